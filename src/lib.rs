@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod assign;
 mod attestation;
+mod authority;
 mod cookies;
 mod credits;
 mod headers;
@@ -20,11 +22,16 @@ mod timestamp;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use assign::{AssignError, LabelHolder, RouteChange, RouteOp};
 pub use attestation::*;
+pub use authority::{AuthorityError, authority_of, request_authority};
 pub use cookies::{CookiePair, SessionCookieError, cookie_pairs, find_session_cookie};
 pub use credits::*;
 pub use headers::*;
-pub use hosts::*;
+pub use hosts::{
+    DEFAULT_APEX, DEFAULT_RESERVED, HostError, HostForm, HostFormatError, HostPolicy, HostPolicyError, MAX_LABEL_LEN,
+    MAX_NAME_LEN, RouteEntry, RouteKey, RouteMismatch,
+};
 pub use identity::Identity;
 pub use ids::{
     BindingId, ConnectionId, DeploymentId, DeploymentSlug, Email, IdError, MAX_EMAIL_LEN, MAX_ID_LEN, MAX_SLUG_LEN,
