@@ -1,1 +1,49 @@
-//! Strategies for the credits boundary.
+//! Strategies for the credits boundary: amounts, names, prices and rate
+//! tables.
+
+use proptest::prelude::*;
+
+use crate::testing::id_string;
+use crate::{MicroCredits, ModelName, ModelPrice, ProviderId, RateTable, RateTableVersion, ReservationId, TopUpId};
+
+/// Any amount up to `max` micro-credits.
+pub fn micro_credits(max: u64) -> impl Strategy<Value = MicroCredits> {
+    (0..=max).prop_map(MicroCredits::from_micros)
+}
+
+/// Any valid model name string: 1–128 bytes of `[A-Za-z0-9._:/@-]`.
+pub fn model_name_string() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9._:/@-]{1,128}"
+}
+
+macro_rules! name_strategy {
+    ($fn:ident, $ty:ty, $inner:expr) => {
+        #[doc = concat!("Any valid [`", stringify!($ty), "`].")]
+        pub fn $fn() -> impl Strategy<Value = $ty> {
+            $inner.prop_map(|s| {
+                <$ty>::try_from(s).unwrap_or_else(|e| unreachable!("strategy built an invalid value: {e}"))
+            })
+        }
+    };
+}
+
+name_strategy!(provider_id, ProviderId, id_string());
+name_strategy!(model_name, ModelName, model_name_string());
+name_strategy!(reservation_id, ReservationId, id_string());
+name_strategy!(top_up_id, TopUpId, id_string());
+
+/// Any model price with each part up to `max` micro-credits per million
+/// tokens.
+pub fn model_price(max: u64) -> impl Strategy<Value = ModelPrice> {
+    (micro_credits(max), micro_credits(max)).prop_map(|(i, o)| ModelPrice::per_million_tokens(i, o))
+}
+
+/// A rate table of up to `max_rows` distinct models, prices up to
+/// `max_price`, any version.
+pub fn rate_table(max_rows: usize, max_price: u64) -> impl Strategy<Value = RateTable> {
+    (any::<u64>(), prop::collection::btree_map((provider_id(), model_name()), model_price(max_price), 0..=max_rows))
+        .prop_map(|(version, rows)| {
+            RateTable::from_rows(RateTableVersion::new(version), rows.into_iter().map(|((p, m), price)| (p, m, price)))
+                .unwrap_or_else(|e| unreachable!("distinct keys cannot collide: {e}"))
+        })
+}
