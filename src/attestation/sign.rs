@@ -1,0 +1,244 @@
+//! The attestation message and the proxy-side signer.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use http::header::HOST;
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use sha2::Sha256;
+
+use super::keys::{AttestationSecret, keyed_mac};
+use crate::identity::Identity;
+use crate::timestamp::Timestamp;
+
+/// Domain-separation tag that starts every attestation message.
+pub(crate) const MESSAGE_TAG: &[u8] = b"vendo-attestation-v1\0";
+/// Version field of the header.
+pub(crate) const VERSION: &str = "v1";
+/// Length of the base64url MAC field.
+pub(crate) const MAC_B64_LEN: usize = 43;
+
+/// A request has no authority to attest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// Neither a URI authority nor exactly one visible-ASCII `Host` header.
+    #[error("request has no single authority")]
+    MissingAuthority,
+}
+
+impl TargetError {
+    /// Stable machine-readable code.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::MissingAuthority => "missing_authority",
+        }
+    }
+}
+
+/// The parts of a request an attestation covers.
+///
+/// - `method`: as sent, case-sensitive (`GET`);
+/// - `authority`: the URI's authority when it has one (absolute-form,
+///   HTTP/2 `:authority`), else the value of the one `Host` header, byte
+///   for byte (a request with two `Host` headers has none);
+/// - `path_and_query`: the path (`/` for an absolute URI with an empty
+///   path), then `?` and the query when the URI has one: the origin-form
+///   request-target exactly as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTarget<'a> {
+    method: &'a str,
+    authority: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl<'a> RequestTarget<'a> {
+    /// Reads the covered parts from a request.
+    ///
+    /// ```
+    /// use vendo_isolation::RequestTarget;
+    /// let req = http::Request::post("/a?b=1").header("host", "acme-crm.vendo.run").body(())?;
+    /// let t = RequestTarget::new(req.method(), req.uri(), req.headers())?;
+    /// assert_eq!((t.method(), t.authority()), ("POST", "acme-crm.vendo.run"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Result<Self, TargetError> {
+        let authority = match uri.authority() {
+            Some(a) => a.as_str(),
+            None => {
+                let mut hosts = headers.get_all(HOST).iter();
+                match (hosts.next(), hosts.next()) {
+                    (Some(host), None) => host.to_str().map_err(|_| TargetError::MissingAuthority)?,
+                    _ => return Err(TargetError::MissingAuthority),
+                }
+            }
+        };
+        if authority.is_empty() {
+            return Err(TargetError::MissingAuthority);
+        }
+        Ok(Self { method: method.as_str(), authority, path: uri.path(), query: uri.query() })
+    }
+
+    /// The method.
+    pub const fn method(&self) -> &'a str {
+        self.method
+    }
+
+    /// The authority.
+    pub const fn authority(&self) -> &'a str {
+        self.authority
+    }
+
+    /// The path without the query.
+    pub const fn path(&self) -> &'a str {
+        self.path
+    }
+
+    /// The query without its `?`, when the URI has one.
+    pub const fn query(&self) -> Option<&'a str> {
+        self.query
+    }
+}
+
+/// `field(x) = u32be(len(x)) x`, fed in pieces.
+fn field(mac: &mut Hmac<Sha256>, parts: &[&[u8]]) {
+    let len = parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()));
+    // INVARIANT: every field is a header value or URI part, far below 4 GiB
+    // (`http` caps a URI at 64 KiB); saturating keeps a longer one unequal
+    // to any honest encoding rather than wrapping.
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    mac.update(&len.to_be_bytes());
+    for p in parts {
+        mac.update(p);
+    }
+}
+
+/// The four identity values, in the order the message covers them.
+pub(crate) type IdentityValues<'a> = [&'a [u8]; 4];
+
+/// HMAC state over the whole attestation message, ready to finalize or
+/// verify. Allocates nothing.
+pub(crate) fn message_mac(
+    mut mac: Hmac<Sha256>,
+    kid: &str,
+    ts: &str,
+    target: &RequestTarget<'_>,
+    identity: IdentityValues<'_>,
+) -> Hmac<Sha256> {
+    mac.update(MESSAGE_TAG);
+    field(&mut mac, &[kid.as_bytes()]);
+    field(&mut mac, &[ts.as_bytes()]);
+    field(&mut mac, &[target.method.as_bytes()]);
+    field(&mut mac, &[target.authority.as_bytes()]);
+    match target.query {
+        Some(q) => field(&mut mac, &[target.path.as_bytes(), b"?", q.as_bytes()]),
+        None => field(&mut mac, &[target.path.as_bytes()]),
+    }
+    for value in identity {
+        field(&mut mac, &[value]);
+    }
+    mac
+}
+
+/// Canonical decimal of `n` (no sign, no leading zero) in `buf`.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut start = buf.len();
+    for slot in buf.iter_mut().rev() {
+        let digit = u8::try_from(n.checked_rem(10).unwrap_or(0)).unwrap_or(0);
+        *slot = b'0'.saturating_add(digit);
+        n = n.checked_div(10).unwrap_or(0);
+        start = start.saturating_sub(1);
+        if n == 0 {
+            break;
+        }
+    }
+    buf.get(start..).and_then(|d| core::str::from_utf8(d).ok()).unwrap_or("0")
+}
+
+/// Signs attestations with the platform secret at one instant.
+///
+/// Built per request with [`AttestationSecret::signer`] and handed to
+/// [`crate::Stripped::inject`].
+#[derive(Debug, Clone, Copy)]
+pub struct AttestationSigner<'a> {
+    secret: &'a AttestationSecret,
+    now: Timestamp,
+}
+
+impl AttestationSecret {
+    /// A signer that stamps attestations with `now`.
+    pub const fn signer(&self, now: Timestamp) -> AttestationSigner<'_> {
+        AttestationSigner { secret: self, now }
+    }
+}
+
+impl AttestationSigner<'_> {
+    /// The `x-vendo-attestation` value for `target` and `identity`, marked
+    /// sensitive, under the key of the identity's deployment. One
+    /// allocation: the value's buffer.
+    ///
+    /// [`crate::Stripped::inject`] calls this; call it directly only to
+    /// test a verifier.
+    pub fn sign(&self, target: &RequestTarget<'_>, identity: &Identity) -> HeaderValue {
+        let key = self.secret.derive(identity.deployment_id());
+        let mut ts_buf = [0u8; 20];
+        let ts = decimal(self.now.unix_seconds(), &mut ts_buf);
+        let kid = self.secret.kid();
+        let values = [
+            identity.tenant_id().as_str().as_bytes(),
+            identity.deployment_id().as_str().as_bytes(),
+            identity.user_id().as_str().as_bytes(),
+            identity.email().as_str().as_bytes(),
+        ];
+        let tag = message_mac(keyed_mac(&key), kid, ts, target, values).finalize().into_bytes();
+        let mut b64 = [0u8; MAC_B64_LEN];
+        // INVARIANT: 32 bytes encode to exactly 43 unpadded characters.
+        let written = URL_SAFE_NO_PAD.encode_slice(tag.as_slice(), &mut b64).unwrap_or(0);
+        let b64 = b64.get(..written).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("");
+
+        let len = [VERSION, ".", kid, ".", ts, ".", b64].iter().fold(0usize, |n, s| n.saturating_add(s.len()));
+        let mut out = String::with_capacity(len);
+        for s in [VERSION, ".", kid, ".", ts, ".", b64] {
+            out.push_str(s);
+        }
+        // INVARIANT: the value is `[A-Za-z0-9_.-]` only, always a valid
+        // header value; the fallback cannot verify, so it fails closed.
+        let mut value = HeaderValue::try_from(out).unwrap_or(HeaderValue::from_static("v1"));
+        value.set_sensitive(true);
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_is_canonical() {
+        let mut b = [0u8; 20];
+        assert_eq!(decimal(0, &mut b), "0");
+        assert_eq!(decimal(1_700_000_000, &mut b), "1700000000");
+        assert_eq!(decimal(u64::MAX, &mut b), "18446744073709551615");
+    }
+
+    #[test]
+    fn authority_rules() {
+        let m = Method::GET;
+        let mut h = HeaderMap::new();
+        let origin: Uri = "/p?q".parse().unwrap();
+        // No Host: nothing to bind the attestation to.
+        assert_eq!(RequestTarget::new(&m, &origin, &h), Err(TargetError::MissingAuthority));
+        h.append(HOST, HeaderValue::from_static("a.vendo.run"));
+        let t = RequestTarget::new(&m, &origin, &h).unwrap();
+        assert_eq!((t.authority(), t.path(), t.query()), ("a.vendo.run", "/p", Some("q")));
+        // Two Host headers: which one the tool reads is ambiguous
+        // (request smuggling), so there is none.
+        h.append(HOST, HeaderValue::from_static("b.vendo.run"));
+        assert_eq!(RequestTarget::new(&m, &origin, &h).unwrap_err().code(), "missing_authority");
+        // The URI's authority wins over Host (RFC 9112 §3.2.2).
+        let absolute: Uri = "http://c.vendo.run".parse().unwrap();
+        let t = RequestTarget::new(&m, &absolute, &h).unwrap();
+        assert_eq!((t.authority(), t.path(), t.query()), ("c.vendo.run", "/", None));
+    }
+}

@@ -1,0 +1,143 @@
+//! SPEC §3 step 4: insert the verified identity, and the attestation.
+
+use http::HeaderValue;
+
+use super::strip::{StripReport, Stripped};
+use super::{ATTESTATION_HEADER, IDENTITY_HEADERS};
+use crate::attestation::{AttestationSigner, RequestTarget};
+use crate::identity::Identity;
+
+/// Longest value written into an identity header, in bytes. Identifiers
+/// are at most 64 bytes and emails 254, so this never binds; it is a
+/// second wall should those rules ever loosen.
+pub const MAX_INJECTED_VALUE_LEN: usize = 256;
+
+/// Why [`Stripped::inject`] wrote nothing.
+///
+/// On every error the map stays stripped: no identity header, no
+/// attestation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InjectError {
+    /// An identity value is empty, longer than [`MAX_INJECTED_VALUE_LEN`],
+    /// or holds a byte outside visible ASCII (`0x21`–`0x7E`).
+    #[error("identity value is not short visible ascii")]
+    InvalidValue,
+    /// An attestation was asked for, but the map was stripped without the
+    /// request's method and URI ([`strip_request`](crate::strip_request)
+    /// or [`Stripped::with_target`] record them).
+    #[error("attestation needs the request method and uri")]
+    NoTarget,
+    /// An attestation was asked for, but the request has neither a URI
+    /// authority nor exactly one visible-ASCII `Host` header.
+    #[error("attestation needs the request authority")]
+    MissingAuthority,
+    /// The header map cannot grow (over `http`'s 32768 entries).
+    #[error("header map is full")]
+    MapFull,
+}
+
+impl InjectError {
+    /// Stable machine-readable code.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidValue => "invalid_value",
+            Self::NoTarget => "no_target",
+            Self::MissingAuthority => "missing_authority",
+            Self::MapFull => "map_full",
+        }
+    }
+}
+
+/// An identity value as a sensitive header value, refusing anything that
+/// is not 1–256 bytes of visible ASCII: no CR, LF or NUL can split or end
+/// a header (request smuggling), no byte ≥ 0x80 can be read differently by
+/// the tool's framework.
+pub(crate) fn identity_value(s: &str) -> Result<HeaderValue, InjectError> {
+    let ok = !s.is_empty() && s.len() <= MAX_INJECTED_VALUE_LEN && s.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if !ok {
+        return Err(InjectError::InvalidValue);
+    }
+    let mut value = HeaderValue::from_str(s).map_err(|_| InjectError::InvalidValue)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+impl Stripped<'_> {
+    /// Inserts the identity headers (SPEC §3 step 4), replacing any value,
+    /// each marked sensitive; with `attestation`, also the
+    /// `x-vendo-attestation` header over the request and those values.
+    ///
+    /// All values are built before the first insert, so on error the map
+    /// is left stripped and carries no identity. Returns what
+    /// [`crate::strip`] removed.
+    ///
+    /// ```
+    /// use vendo_isolation::{AttestationSecret, Identity, Timestamp, strip_request};
+    /// # let identity = Identity::for_tests("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?);
+    /// let secret = AttestationSecret::new("k1", &[7; 32])?;
+    /// let now = Timestamp::from_unix_seconds(1_700_000_000)?;
+    /// let (mut parts, ()) = http::Request::get("/x").header("host", "acme-crm.vendo.run").body(())?.into_parts();
+    ///
+    /// strip_request(&mut parts, "__Host-vendo_session").inject(identity, Some(&secret.signer(now)))?;
+    /// assert_eq!(parts.headers["x-vendo-tenant-id"], "t_1");
+    /// assert!(parts.headers["x-vendo-attestation"].to_str()?.starts_with("v1.k1.1700000000."));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn inject(
+        self,
+        identity: Identity,
+        attestation: Option<&AttestationSigner<'_>>,
+    ) -> Result<StripReport, InjectError> {
+        // Cloning costs one allocation per value; moving the id strings
+        // out of `Identity` would cost none.
+        let values = [
+            identity_value(identity.tenant_id().as_str())?,
+            identity_value(identity.deployment_id().as_str())?,
+            identity_value(identity.user_id().as_str())?,
+            identity_value(identity.email().as_str())?,
+        ];
+        let attestation = match attestation {
+            None => None,
+            Some(signer) => {
+                let (method, uri) = self.target.ok_or(InjectError::NoTarget)?;
+                let target =
+                    RequestTarget::new(method, uri, self.headers).map_err(|_| InjectError::MissingAuthority)?;
+                Some(signer.sign(&target, &identity))
+            }
+        };
+        let count = if attestation.is_some() { 5 } else { 4 };
+        self.headers.try_reserve(count).map_err(|_| InjectError::MapFull)?;
+        let all = IDENTITY_HEADERS.into_iter().zip(values).chain(attestation.map(|v| (ATTESTATION_HEADER, v)));
+        for (name, value) in all {
+            if self.headers.try_insert(name, value).is_err() {
+                // Fail closed: take back whatever went in.
+                for name in IDENTITY_HEADERS.iter().chain([&ATTESTATION_HEADER]) {
+                    self.headers.remove(name);
+                }
+                return Err(InjectError::MapFull);
+            }
+        }
+        Ok(self.report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_value_refuses_header_breaking_bytes() {
+        // Each row: a byte that would split a header (CRLF injection,
+        // request smuggling), end it early (NUL), or be decoded
+        // differently downstream (obs-text, DEL, space).
+        for bad in ["a\rb", "a\nb", "a\0b", "a\u{80}b", "é", "a\u{7f}", "a b", "\tab", ""] {
+            assert_eq!(identity_value(bad), Err(InjectError::InvalidValue), "{bad:?}");
+        }
+        let long = "a".repeat(MAX_INJECTED_VALUE_LEN + 1);
+        assert_eq!(identity_value(&long), Err(InjectError::InvalidValue));
+        let max = "a".repeat(MAX_INJECTED_VALUE_LEN);
+        assert!(identity_value(&max).unwrap().is_sensitive());
+        assert_eq!(identity_value("!~").unwrap(), "!~");
+    }
+}
