@@ -1,1 +1,63 @@
 //! Strategies for the session boundary.
+
+use proptest::prelude::*;
+
+use super::{deployment_id, email, tenant_id, user_id};
+use crate::{
+    DEFAULT_MAX_LIFETIME_SECS, KeyRing, MAX_KID_LEN, MAX_RING_KEYS, MAX_UNIX_SECONDS, MIN_KEY_LEN, SessionClaims,
+    SessionKey, Timestamp, mint_session,
+};
+
+/// Any valid key id (SPEC §4): 1–32 bytes of `[A-Za-z0-9_-]`.
+pub fn kid_string() -> impl Strategy<Value = String> {
+    const _: () = assert!(MAX_KID_LEN == 32, "update the regex below");
+    "[A-Za-z0-9_-]{1,32}"
+}
+
+/// Any valid secret: 32 to 64 arbitrary bytes.
+pub fn key_secret() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), MIN_KEY_LEN..=64)
+}
+
+/// Any valid (`issued_at`, `expires_at`) pair within the default maximum
+/// lifetime, anywhere in the [`Timestamp`] range.
+pub fn session_times() -> impl Strategy<Value = (Timestamp, Timestamp)> {
+    (0..MAX_UNIX_SECONDS, 1..=DEFAULT_MAX_LIFETIME_SECS).prop_map(|(iat, life)| {
+        let iat = Timestamp::from_unix_seconds(iat).unwrap_or(Timestamp::EPOCH);
+        // Clamped at the top of the range; iat < MAX keeps exp > iat.
+        (iat, iat.saturating_add_secs(life))
+    })
+}
+
+/// Any valid [`SessionClaims`] whose lifetime is within the default
+/// maximum, so it verifies under `VerifyOptions::default()` at any `now`
+/// in `issued_at..expires_at`.
+pub fn session_claims() -> impl Strategy<Value = SessionClaims> {
+    (tenant_id(), deployment_id(), user_id(), email(), session_times()).prop_map(|(t, d, u, e, (iat, exp))| {
+        SessionClaims::new(t, d, u, e, iat, exp).unwrap_or_else(|e| unreachable!("strategy built bad claims: {e}"))
+    })
+}
+
+/// A ring of 1 to [`MAX_RING_KEYS`] keys with distinct ids, none retired;
+/// the first is primary.
+pub fn key_ring() -> impl Strategy<Value = KeyRing> {
+    prop::collection::btree_map(kid_string(), key_secret(), 1..=MAX_RING_KEYS).prop_map(|keys| {
+        let mut keys = keys.into_iter().map(|(kid, secret)| {
+            SessionKey::new(&kid, &secret).unwrap_or_else(|e| unreachable!("strategy built a bad key: {e}"))
+        });
+        let first = keys.next().unwrap_or_else(|| unreachable!("at least one key"));
+        let mut ring = KeyRing::new(first);
+        for key in keys {
+            ring.add_verify_only(key, None).unwrap_or_else(|e| unreachable!("distinct kids, at most 8: {e}"));
+        }
+        ring
+    })
+}
+
+/// A ring, a token minted by it, and the claims in the token.
+pub fn signed_session() -> impl Strategy<Value = (KeyRing, String, SessionClaims)> {
+    (key_ring(), session_claims()).prop_map(|(ring, claims)| {
+        let token = mint_session(&claims, &ring);
+        (ring, token, claims)
+    })
+}
