@@ -237,3 +237,20 @@ fn invariant_errors_have_codes() {
     assert_eq!(e.to_string(), "balance does not sum to what was credited");
     assert!(Ledger::new().check_invariants().is_ok());
 }
+
+#[test]
+fn a_reused_id_never_hands_out_a_second_handle() {
+    // If a repeat of a settled id handed back a fresh handle, a tenant that
+    // replays its idempotency key would get an upstream call whose post
+    // replays the old settlement: a free call. A repeat gets no handle.
+    let a = t("t_a");
+    let mut l = Ledger::new();
+    l.top_up(&a, "tu".parse().unwrap(), mc(100)).unwrap();
+    let h = new_hold(l.reserve(&a, rid("r"), &table(1), &req(10, 10), at(0), 60));
+    l.post(h, mc(20), at(1)).unwrap();
+    for now in [1, 59, 60, 10_000] {
+        let again = l.reserve(&a, rid("r"), &table(1), &req(10, 10), at(now), 60).unwrap();
+        assert!(matches!(again, Reserved::Replay(ReservationStatus::Resolved(_))), "{again:?}");
+    }
+    assert_eq!(parts(&l, &a), (80, 0, 20));
+}
