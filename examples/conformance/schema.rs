@@ -1,10 +1,11 @@
-//! The `schema` op.
+//! The `schema` op: `{"id": …, "op": "schema"}` answers
+//! `{"id": …, "ok": {"sql": "<DDL>"}}`, the PostgreSQL DDL the crate ships.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::{Answer, BAD_REQUEST};
+use crate::Answer;
 
-/// Not implemented yet: every request is a bad request.
+/// Answers with [`vendo_isolation::POSTGRES_SCHEMA`].
 pub fn run(_req: &Value) -> Answer {
-    Err(BAD_REQUEST.to_owned())
+    Ok(json!({ "sql": vendo_isolation::POSTGRES_SCHEMA }))
 }
