@@ -1,10 +1,24 @@
-//! The `strip` op.
+//! The `strip` op (SPEC §5): SPEC §3 steps 1–3 on a header list.
+//!
+//! `session_cookie` defaults to SPEC §4's `__Host-vendo_session`. Output
+//! names are lowercase; values are unchanged except the `Connection` and
+//! `Cookie` values SPEC §3 rewrites. Header order across different names is
+//! not significant; the order of one name's values, and of cookies within
+//! a `Cookie` value, is kept.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::{Answer, BAD_REQUEST};
+use crate::Answer;
+use crate::common::{header_list, header_map, opt_str_field};
 
-/// Not implemented yet: every request is a bad request.
-pub fn run(_req: &Value) -> Answer {
-    Err(BAD_REQUEST.to_owned())
+/// SPEC §4's default session cookie name.
+const DEFAULT_SESSION_COOKIE: &str = "__Host-vendo_session";
+
+/// Answers one `strip` request.
+pub fn run(req: &Value) -> Answer {
+    let mut headers = header_map(req, "headers")?;
+    let cookie = opt_str_field(req, "session_cookie")?.unwrap_or(DEFAULT_SESSION_COOKIE);
+    // The report is for operators; the op answers only the headers.
+    let _report = vendo_isolation::strip(&mut headers, cookie).into_report();
+    Ok(json!({ "headers": header_list(&headers) }))
 }
