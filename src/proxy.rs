@@ -1,1 +1,337 @@
-//! Placeholder until this boundary lands.
+//! The proxy's hot path as one decision, in two sans-IO steps.
+//!
+//! 1. [`Gate::route_key`]: from the request's authority, the key the caller
+//!    looks up in its routing store (a Worker's KV, a proxy's map).
+//! 2. [`Gate::admit`]: from the entry it found (or none), the request and
+//!    `now`, either an [`Admitted`] request (stripped, identity injected,
+//!    attested) or a [`Denial`] with the status to answer.
+//!
+//! Step 2 re-derives the route key from the same request instead of
+//! trusting the caller to pass the right one, so the entry is always checked
+//! against the host that is actually forwarded. Whatever the outcome, step 2
+//! strips the inbound `x-vendo-*` namespace first: a denial never leaves a
+//! forged identity header in the map for a careless error path to forward.
+
+use std::fmt;
+
+use http::request::Parts;
+use http::{HeaderMap, StatusCode};
+
+use crate::attestation::AttestationSecret;
+use crate::authority::{AuthorityError, request_authority};
+use crate::headers::{InjectError, StripReport, strip, strip_request};
+use crate::hosts::{HostError, HostPolicy, RouteEntry, RouteKey};
+use crate::session::{
+    KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionRequestError, VerifiedSession, VerifyOptions,
+    verify_session_cookie,
+};
+use crate::timestamp::Timestamp;
+
+/// Why the proxy refuses a request, with the status it should answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// The request has no single authority (400).
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
+    /// The host does not name a deployment (400 or 404, see
+    /// [`DenyReason::status`]).
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The store has no route under the key (404).
+    #[error("no route for this host")]
+    NotFound,
+    /// The store's entry does not rebuild the host (404).
+    #[error("route entry does not match the host")]
+    RouteMismatch,
+    /// No valid session for this deployment (401), or a session for another
+    /// tenant or deployment (403).
+    #[error(transparent)]
+    Session(#[from] SessionRequestError),
+    /// The verified identity could not be written (500): a value over the
+    /// length cap, or a full header map.
+    #[error(transparent)]
+    Inject(#[from] InjectError),
+}
+
+impl DenyReason {
+    /// Stable machine-readable code: SPEC §2, §4 and §5 codes.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Authority(e) => e.code(),
+            Self::Host(e) => e.code(),
+            Self::NotFound => "not_found",
+            Self::RouteMismatch => "route_mismatch",
+            Self::Session(e) => e.code(),
+            Self::Inject(e) => e.code(),
+        }
+    }
+
+    /// The status a proxy should answer: 400 for a host that can never
+    /// name a deployment, 404 for an unknown, mismatched, reserved or
+    /// foreign host, 401 for a missing or invalid session, 403 for a valid
+    /// session of another tenant or deployment.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Authority(_) => StatusCode::BAD_REQUEST,
+            Self::Host(HostError::InvalidHost | HostError::InvalidLabel | HostError::TooDeep) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Host(_) | Self::NotFound | Self::RouteMismatch => StatusCode::NOT_FOUND,
+            Self::Session(e) => match e.code() {
+                "wrong_tenant" | "wrong_deployment" => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
+            },
+            Self::Inject(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// A refused request: why, the status to answer, and what was stripped.
+///
+/// By the time a `Denial` exists the request's headers hold no inbound
+/// `x-vendo-*` header, `Connection` nomination of one, or session cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    reason: DenyReason,
+    report: StripReport,
+}
+
+impl Denial {
+    /// Why the request was refused.
+    pub const fn reason(&self) -> DenyReason {
+        self.reason
+    }
+
+    /// Stable machine-readable code; see [`DenyReason::code`].
+    pub const fn code(&self) -> &'static str {
+        self.reason.code()
+    }
+
+    /// The status a proxy should answer; see [`DenyReason::status`].
+    pub fn status(&self) -> StatusCode {
+        self.reason.status()
+    }
+
+    /// What was stripped from the request, for spoofing alerts.
+    pub const fn report(&self) -> &StripReport {
+        &self.report
+    }
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.reason, self.status())
+    }
+}
+
+impl std::error::Error for Denial {}
+
+/// A request cleared for forwarding: its headers now carry the verified
+/// identity (and the attestation, when the gate holds a secret).
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    session: VerifiedSession,
+    report: StripReport,
+}
+
+impl Admitted {
+    /// The verified session whose identity was injected.
+    pub const fn session(&self) -> &VerifiedSession {
+        &self.session
+    }
+
+    /// Whether the proxy should mint a fresh session cookie on the
+    /// response: the key that verified it is no longer primary, or it is
+    /// close to expiry.
+    pub const fn reissue(&self) -> Option<ReissueReason> {
+        self.session.reissue()
+    }
+
+    /// What was stripped from the request, for spoofing alerts.
+    pub const fn report(&self) -> &StripReport {
+        &self.report
+    }
+}
+
+/// The composed proxy policy: hosts, session keys, verification options,
+/// the session cookie's name and the optional attestation secret.
+///
+/// A `Gate` holds no per-request state and no interior mutability; share
+/// one across requests and rebuild it (or [`Gate::keys_mut`]) to rotate.
+///
+/// ```
+/// use vendo_isolation::*;
+/// let ring = KeyRing::new(SessionKey::new("k1", &[42; 32])?);
+/// let now = Timestamp::from_unix_seconds(1_700_000_000)?;
+/// # let claims = SessionClaims::new("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?,
+/// #     now, now.checked_add_secs(3600)?)?;
+/// # let token = mint_session(&claims, &ring);
+/// let gate = Gate::new(ring).with_attestation(AttestationSecret::new("a1", &[7; 32])?);
+///
+/// let (mut parts, ()) = http::Request::get("/inbox")
+///     .header("host", "acme-crm.vendo.run")
+///     .header("cookie", format!("__Host-vendo_session={token}; theme=dark"))
+///     .header("x-vendo-user-id", "admin") // forged
+///     .body(())?
+///     .into_parts();
+///
+/// // Step 1: the key to look up, then the caller's own lookup.
+/// let key = gate.route_key(&parts)?.into_owned();
+/// assert_eq!(key.as_str(), "acme-crm");
+/// let entry = RouteEntry {
+///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,
+///     tenant_slug: "acme".parse()?, deployment_slug: "crm".parse()?,
+/// };
+///
+/// // Step 2: admit or deny.
+/// let admitted = gate.admit(&mut parts, Some(&entry), now)?;
+/// assert!(admitted.report().is_spoofing());
+/// assert_eq!(parts.headers["x-vendo-user-id"], "u_1");
+/// assert_eq!(parts.headers["cookie"], "theme=dark");
+/// assert!(parts.headers.contains_key("x-vendo-attestation"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Gate {
+    hosts: HostPolicy,
+    keys: KeyRing,
+    verify: VerifyOptions,
+    cookie_name: String,
+    attestation: Option<AttestationSecret>,
+}
+
+impl Gate {
+    /// A gate with the default host policy (`vendo.run`), default
+    /// verification options, the `__Host-vendo_session` cookie and no
+    /// attestation secret.
+    pub fn new(keys: KeyRing) -> Self {
+        Self {
+            hosts: HostPolicy::default(),
+            keys,
+            verify: VerifyOptions::default(),
+            cookie_name: String::from(SESSION_COOKIE_NAME),
+            attestation: None,
+        }
+    }
+
+    /// Replaces the host policy (apex and reserved labels).
+    pub fn with_hosts(mut self, hosts: HostPolicy) -> Self {
+        self.hosts = hosts;
+        self
+    }
+
+    /// Replaces the session verification options.
+    pub const fn with_verify_options(mut self, verify: VerifyOptions) -> Self {
+        self.verify = verify;
+        self
+    }
+
+    /// Replaces the session cookie's name (compared exactly, SPEC §3).
+    pub fn with_session_cookie(mut self, name: &str) -> Self {
+        self.cookie_name = String::from(name);
+        self
+    }
+
+    /// Signs an `x-vendo-attestation` header on every admitted request.
+    pub fn with_attestation(mut self, secret: AttestationSecret) -> Self {
+        self.attestation = Some(secret);
+        self
+    }
+
+    /// The host policy.
+    pub const fn hosts(&self) -> &HostPolicy {
+        &self.hosts
+    }
+
+    /// The session key ring, to rotate keys in place.
+    pub const fn keys_mut(&mut self) -> &mut KeyRing {
+        &mut self.keys
+    }
+
+    /// Step 1: the route key to look up for this request.
+    ///
+    /// Borrows the request; call [`RouteKey::into_owned`] to keep it past
+    /// a mutation. A denial here needs no stripping because nothing is
+    /// forwarded, but [`Gate::admit`] with `None` strips and denies the
+    /// same way if the caller prefers one path.
+    pub fn route_key<'p>(&self, parts: &'p Parts) -> Result<RouteKey<'p>, DenyReason> {
+        let authority = request_authority(parts)?;
+        Ok(self.hosts.parse(authority)?)
+    }
+
+    /// Step 2: admit or deny the request, given the entry the caller found
+    /// under [`Gate::route_key`] (or `None`).
+    ///
+    /// Checks in SPEC §5 `forward` order (host, route, route match,
+    /// session cookie, session) and, whatever the answer, strips the
+    /// request first (SPEC §3 steps 1–3). When admitted, inserts the
+    /// verified identity and, with an attestation secret, the attestation.
+    pub fn admit(&self, parts: &mut Parts, entry: Option<&RouteEntry>, now: Timestamp) -> Result<Admitted, Denial> {
+        let decision = {
+            let parts = &*parts;
+            request_authority(parts)
+                .map_err(DenyReason::from)
+                .and_then(|authority| self.decide(authority, &parts.headers, entry, now))
+        };
+        let stripped = strip_request(parts, &self.cookie_name);
+        let session = match decision {
+            Ok(session) => session,
+            Err(reason) => return Err(Denial { reason, report: stripped.into_report() }),
+        };
+        let signer = self.attestation.as_ref().map(|s| s.signer(now));
+        match stripped.inject(session.identity(), signer.as_ref()) {
+            Ok(report) => Ok(Admitted { session, report }),
+            // INVARIANT: inject leaves the map stripped and without
+            // identity on error; the report is lost with `stripped`, so
+            // the denial carries an empty one.
+            Err(e) => Err(Denial { reason: e.into(), report: StripReport::default() }),
+        }
+    }
+
+    /// Step 2 over a bare header map and the `Host` value, for callers that
+    /// do not hold `http::request::Parts`. Adds no attestation (it needs
+    /// the method and target); otherwise identical to [`Gate::admit`].
+    pub fn admit_headers(
+        &self,
+        host: &str,
+        headers: &mut HeaderMap,
+        entry: Option<&RouteEntry>,
+        now: Timestamp,
+    ) -> Result<Admitted, Denial> {
+        let decision = self.decide(host, headers, entry, now);
+        let stripped = strip(headers, &self.cookie_name);
+        let session = match decision {
+            Ok(session) => session,
+            Err(reason) => return Err(Denial { reason, report: stripped.into_report() }),
+        };
+        match stripped.inject(session.identity(), None) {
+            Ok(report) => Ok(Admitted { session, report }),
+            Err(e) => Err(Denial { reason: e.into(), report: StripReport::default() }),
+        }
+    }
+
+    /// Everything that can refuse a request, in SPEC §5 `forward` order,
+    /// reading the headers only.
+    fn decide(
+        &self,
+        host: &str,
+        headers: &HeaderMap,
+        entry: Option<&RouteEntry>,
+        now: Timestamp,
+    ) -> Result<VerifiedSession, DenyReason> {
+        let key = self.hosts.parse(host)?;
+        let entry = entry.ok_or(DenyReason::NotFound)?;
+        key.check_entry(entry).map_err(|_| DenyReason::RouteMismatch)?;
+        let session = verify_session_cookie(
+            headers,
+            &self.cookie_name,
+            &self.keys,
+            now,
+            &entry.tenant_id,
+            &entry.deployment_id,
+            &self.verify,
+        )?;
+        Ok(session)
+    }
+}
