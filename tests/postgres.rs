@@ -395,8 +395,8 @@ fn composite_keys_refuse_alone_when_triggers_are_off() {
 }
 
 #[test]
-fn trigger_cannot_be_misled_by_search_path() {
-    let Some(pg) = Cluster::start_or_skip("trigger_cannot_be_misled_by_search_path") else { return };
+fn regression_trigger_cannot_be_misled_by_search_path() {
+    let Some(pg) = Cluster::start_or_skip("regression_trigger_cannot_be_misled_by_search_path") else { return };
     pg.load_schema();
     seed_two_tenants(&pg);
     // A temporary table is searched before any schema unless pg_temp is

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use crate::testing::{connection_id, deployment_id, tenant_id};
-use crate::{Connection, Deployment, Provider, TenantId};
+use crate::{ComputeProvider, Connection, Deployment, DeploymentId, Manifest, Provider, ResourceKind, TenantId};
 
 /// Any valid [`Provider`].
 pub fn provider() -> impl Strategy<Value = Provider> {
@@ -42,4 +42,35 @@ pub fn connection() -> impl Strategy<Value = Connection> {
 pub fn same_tenant_pair() -> impl Strategy<Value = (Deployment, Connection)> {
     (tenant_id(), deployment_id(), connection_id(), common_provider())
         .prop_map(|(t, d, c, p)| (Deployment::new(d, t.clone()), Connection::new(c, t, p)))
+}
+
+/// Any [`ComputeProvider`].
+pub fn compute_provider() -> impl Strategy<Value = ComputeProvider> {
+    prop::sample::select(
+        &[ComputeProvider::Railway, ComputeProvider::CloudflareWorkers, ComputeProvider::CloudflarePages][..],
+    )
+}
+
+/// A manifest: any provider, any subset of resources (so edge manifests
+/// that request state, which planning refuses, are included).
+pub fn manifest() -> impl Strategy<Value = Manifest> {
+    let kinds =
+        prop::sample::subsequence(&[ResourceKind::Database, ResourceKind::Redis, ResourceKind::Bucket][..], 0..=3);
+    (compute_provider(), kinds).prop_map(|(c, k)| Manifest::new(c, k))
+}
+
+/// A manifest that planning accepts.
+pub fn plannable_manifest() -> impl Strategy<Value = Manifest> {
+    manifest().prop_map(|m| {
+        if m.compute_provider().allows_writable_state() { m } else { Manifest::new(m.compute_provider(), []) }
+    })
+}
+
+/// A deployment whose id is short enough to plan
+/// ([`crate::MAX_PLANNABLE_DEPLOYMENT_ID_LEN`]).
+pub fn plannable_deployment() -> impl Strategy<Value = Deployment> {
+    ("[A-Za-z0-9_-]{1,45}", common_tenant()).prop_map(|(id, t)| {
+        let id = DeploymentId::try_from(id).unwrap_or_else(|e| unreachable!("strategy built an invalid id: {e}"));
+        Deployment::new(id, t)
+    })
 }
