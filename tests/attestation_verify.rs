@@ -115,12 +115,16 @@ fn hostile_requests_are_rejected() {
         // First-value vs last-value readers disagree on duplicates.
         (
             "duplicate identity value",
-            |p| drop(p.headers.append("x-vendo-user-id", HeaderValue::from_static("u_2"))),
+            |p| {
+                let _ = p.headers.append("x-vendo-user-id", HeaderValue::from_static("u_2"));
+            },
             E::DuplicateHeader,
         ),
         (
             "duplicate attestation",
-            |p| drop(p.headers.append("x-vendo-attestation", HeaderValue::from_static("v1.k.1.x"))),
+            |p| {
+                let _ = p.headers.append("x-vendo-attestation", HeaderValue::from_static("v1.k.1.x"));
+            },
             E::DuplicateHeader,
         ),
         ("version 2", |p| set(p, "x-vendo-attestation", &WORKED.replacen("v1", "v2", 1)), E::Malformed),
@@ -130,7 +134,9 @@ fn hostile_requests_are_rejected() {
         // Two Host headers: proxy and tool may each read a different one.
         (
             "two hosts",
-            |p| drop(p.headers.append("host", HeaderValue::from_static("evil.vendo.run"))),
+            |p| {
+                let _ = p.headers.append("host", HeaderValue::from_static("evil.vendo.run"));
+            },
             E::MissingAuthority,
         ),
         ("unknown kid", |p| set(p, "x-vendo-attestation", &WORKED.replace("k2024", "k2025")), E::UnknownKey),

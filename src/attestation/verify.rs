@@ -146,6 +146,10 @@ impl<'r> AttestedIdentity<'r> {
 /// assert_eq!(verifier.verify(&parts, now), Err(AttestationError::UnexpectedHeader));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// What follows is the wire format, for tools written in other languages.
+///
+#[doc = include_str!("format.md")]
 #[derive(Debug)]
 pub struct AttestationVerifier {
     keys: Vec<DeploymentKey>,
