@@ -22,7 +22,20 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vendo_isolation::{Identity, StripReport, is_managed_name, strip};
+use vendo_isolation::{Identity, StripReport, strip};
+
+/// SPEC §3 collision key, written here independently of the library so the
+/// tests do not share its bugs.
+fn is_managed_name(name: &[u8]) -> bool {
+    let key: Vec<u8> = name
+        .iter()
+        .map(|&b| match b {
+            b'_' | b'.' => b'-',
+            _ => b.to_ascii_lowercase(),
+        })
+        .collect();
+    key.starts_with(b"x-vendo-")
+}
 
 type Seen = Arc<Mutex<Option<(HeaderMap, StripReport)>>>;
 

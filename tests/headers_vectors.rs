@@ -23,12 +23,25 @@ use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
-use vendo_isolation::{is_managed_name, strip};
+use vendo_isolation::strip;
 
 /// What the runner's ops answer (mirrors examples/conformance/main.rs).
 pub type Answer = Result<Value, String>;
 /// The runner's code for a request it cannot understand.
 pub const BAD_REQUEST: &str = "bad_request";
+
+/// SPEC §3 collision key, written here independently of the library so the
+/// tests do not share its bugs.
+fn is_managed_name(name: &[u8]) -> bool {
+    let key: Vec<u8> = name
+        .iter()
+        .map(|&b| match b {
+            b'_' | b'.' => b'-',
+            _ => b.to_ascii_lowercase(),
+        })
+        .collect();
+    key.starts_with(b"x-vendo-")
+}
 
 const VECTORS: &str = include_str!("vectors/strip.jsonl");
 
