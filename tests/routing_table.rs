@@ -1,0 +1,204 @@
+//! The in-memory routing table: decisions from `HostPolicy`, applied
+//! all-or-nothing, with tombstones.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+#![allow(missing_docs)]
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use vendo_isolation::{HostPolicy, LabelHolder, RouteEntry, RouteKey, RoutingError, RoutingTable, TenantId, Upstream};
+
+fn entry(tenant: &str, dep: &str, tslug: &str, dslug: &str) -> RouteEntry {
+    RouteEntry {
+        tenant_id: tenant.parse().unwrap(),
+        deployment_id: dep.parse().unwrap(),
+        tenant_slug: tslug.parse().unwrap(),
+        deployment_slug: dslug.parse().unwrap(),
+    }
+}
+
+fn up(n: u16) -> Upstream {
+    format!("http://127.0.0.1:{n}").parse().unwrap()
+}
+
+fn host<'a>(t: &RoutingTable, h: &'a str) -> RouteKey<'a> {
+    t.policy().parse(h).unwrap()
+}
+
+fn resolved(t: &RoutingTable, h: &str) -> Option<String> {
+    t.resolve(&host(t, h)).map(|r| r.deployment_id().to_string())
+}
+
+#[test]
+fn hostile_assignments() {
+    let mut t = RoutingTable::default();
+    // Tenant A (slug `a-b`) deploys `c`: label `a-b-c`.
+    let abc = t.assign(entry("tA", "dA1", "a-b", "c"), up(1)).unwrap();
+    // SPEC §2 ambiguity: tenant B (slug `a`) deploying `b-c` joins to the
+    // same label. It must not take A's traffic.
+    let err = t.assign(entry("tB", "dB1", "a", "b-c"), up(2)).unwrap_err();
+    assert_eq!(err.code(), "taken");
+    assert_eq!(resolved(&t, "a-b-c.vendo.run").as_deref(), Some("dA1"));
+
+    // A renames `c` to `d`: the old label stops resolving at once and is
+    // tombstoned for A.
+    t.rename(&abc, entry("tA", "dA1", "a-b", "d")).unwrap();
+    assert_eq!(resolved(&t, "a-b-c.vendo.run"), None);
+    assert_eq!(resolved(&t, "a-b-d.vendo.run").as_deref(), Some("dA1"));
+    assert_eq!(t.holder(&abc), LabelHolder::Tombstoned { tenant_id: "tA".parse().unwrap() });
+    // B now tries the freed label: a stranger must not inherit A's old
+    // hostname (links, bookmarks, OAuth redirects still point at it).
+    let err = t.assign(entry("tB", "dB1", "a", "b-c"), up(2)).unwrap_err();
+    assert_eq!(err.code(), "tombstoned");
+    // A itself may reclaim it, for another deployment.
+    t.assign(entry("tA", "dA2", "a-b", "c"), up(3)).unwrap();
+    assert_eq!(resolved(&t, "a-b-c.vendo.run").as_deref(), Some("dA2"));
+
+    // The platform's own hosts: `openai-proxy` is tenant `openai` +
+    // deployment `proxy`.
+    let err = t.assign(entry("tO", "dO", "openai", "proxy"), up(4)).unwrap_err();
+    assert_eq!(err.code(), "reserved");
+
+    // Rename onto a label someone holds: refused, nothing moves.
+    let before = t.clone();
+    let err = t.rename(&host(&t, "a-b-d.vendo.run"), entry("tA", "dA1", "a-b", "c")).unwrap_err();
+    assert_eq!(err.code(), "taken");
+    assert_eq!(t, before);
+
+    // A rename may not move the route to another tenant.
+    let err = t.rename(&host(&t, "a-b-d.vendo.run"), entry("tB", "dA1", "a-b", "e")).unwrap_err();
+    assert_eq!(err.code(), "owner_changed");
+    assert_eq!(t, before);
+
+    // Upper case and a port in the Host header reach the same route.
+    assert_eq!(resolved(&t, "A-B-D.Vendo.Run:443").as_deref(), Some("dA1"));
+    // The legacy form of the same slugs is another key, with no route.
+    assert_eq!(resolved(&t, "d.a-b.vendo.run"), None);
+
+    // Releasing takes the route down and keeps the label for its tenant.
+    let gone = t.release(&host(&t, "a-b-d.vendo.run")).unwrap();
+    assert_eq!(gone.deployment_id(), "dA1");
+    assert_eq!(resolved(&t, "a-b-d.vendo.run"), None);
+    assert_eq!(t.release(&host(&t, "a-b-d.vendo.run")).unwrap_err(), RoutingError::NotFound);
+}
+
+#[test]
+fn legacy_routes_resolve_and_rename_to_single_level() {
+    let mut t = RoutingTable::default();
+    let legacy = t.restore_legacy(entry("tA", "dA", "acme", "crm"), up(1)).unwrap();
+    assert_eq!(resolved(&t, "crm.acme.vendo.run").as_deref(), Some("dA"));
+    assert_eq!(t.restore_legacy(entry("tB", "dB", "acme", "crm"), up(2)).unwrap_err().code(), "taken");
+    // Moving a legacy deployment onto the single-level form retires the
+    // legacy hostname in the same step.
+    t.rename(&legacy, entry("tA", "dA", "acme", "crm")).unwrap();
+    assert_eq!(resolved(&t, "crm.acme.vendo.run"), None);
+    assert_eq!(resolved(&t, "acme-crm.vendo.run").as_deref(), Some("dA"));
+    assert_eq!(t.restore_legacy(entry("tB", "dB", "acme", "crm"), up(2)).unwrap_err().code(), "tombstoned");
+}
+
+#[test]
+fn regression_stale_decision_changes_nothing() {
+    // A decision taken on what the table held, applied after another write
+    // changed it, must not half-apply.
+    let mut t = RoutingTable::default();
+    let e = entry("tA", "dA", "acme", "crm");
+    let key = t.policy().single_level_key(&e.tenant_slug, &e.deployment_slug).unwrap();
+    let change = t.policy().assign(&e, &key, &t.holder(&key)).unwrap();
+    t.assign(entry("tB", "dB", "acme", "crm"), up(2)).unwrap();
+    let before = t.clone();
+    assert_eq!(t.apply(&change, &up(1)), Err(RoutingError::StaleChange));
+    assert_eq!(t, before);
+    assert_eq!(resolved(&t, "acme-crm.vendo.run").as_deref(), Some("dB"));
+}
+
+#[test]
+fn hostile_upstreams() {
+    for (bad, why) in [
+        ("https://user:pw@backend.example", "credentials in the table"),
+        ("https://backend.example/admin", "a path the proxy would prepend"),
+        ("https://backend.example/?a=1", "a query"),
+        ("ftp://backend.example", "a scheme the proxy does not speak"),
+        ("backend.example:443", "no scheme"),
+        ("/relative", "no authority"),
+    ] {
+        assert!(bad.parse::<Upstream>().is_err(), "{why}: {bad}");
+    }
+    assert!("https://backend.example:8443".parse::<Upstream>().is_ok());
+    assert!("http://127.0.0.1:9".parse::<Upstream>().is_ok());
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Assign(usize, usize),
+    Rename(usize, usize, usize),
+    Release(usize),
+}
+
+// Tenant i has slug TENANT_SLUGS[i]; deployment j belongs to tenant j % 3.
+// `a` + `b-c` and `a-b` + `c` collide, as do `a-b` + `c` and others.
+const TENANT_SLUGS: &[&str] = &["a", "a-b", "acme"];
+const DEP_SLUGS: &[&str] = &["b-c", "c", "b", "crm", "sales", "b-crm"];
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (0..6usize, 0..6usize).prop_map(|(d, s)| Step::Assign(d, s)),
+        3 => (0..12usize, 0..6usize, 0..6usize).prop_map(|(k, d, s)| Step::Rename(k, d, s)),
+        1 => (0..12usize).prop_map(Step::Release),
+    ]
+}
+
+fn dep_entry(d: usize, s: usize) -> RouteEntry {
+    let tenant = d % 3;
+    entry(&format!("t{tenant}"), &format!("d{d}"), TENANT_SLUGS[tenant], DEP_SLUGS[s])
+}
+
+proptest! {
+    #[test]
+    fn table_invariants(steps in prop::collection::vec(step(), 0..40)) {
+        let mut t = RoutingTable::default();
+        let policy = HostPolicy::default();
+        // Every key ever written, with the tenant that first held it.
+        let mut first_owner: BTreeMap<String, TenantId> = BTreeMap::new();
+        let all_keys = || {
+            TENANT_SLUGS.iter().flat_map(|ts| DEP_SLUGS.iter().map(move |ds| format!("{ts}-{ds}")))
+        };
+        for s in steps {
+            let before = t.clone();
+            let result = match s {
+                Step::Assign(d, slug) => t.assign(dep_entry(d, slug), up(d as u16)).map(|_| None),
+                Step::Rename(k, d, slug) => {
+                    let key = all_keys().nth(k % 18).unwrap();
+                    let key = policy.parse(&format!("{key}.vendo.run")).unwrap().into_owned();
+                    t.rename(&key, dep_entry(d, slug)).map(|new| Some((key, new)))
+                }
+                Step::Release(k) => {
+                    let key = all_keys().nth(k % 18).unwrap();
+                    let key = policy.parse(&format!("{key}.vendo.run")).unwrap().into_owned();
+                    t.release(&key).map(|_| None)
+                }
+            };
+            match result {
+                Err(_) => prop_assert_eq!(&t, &before, "a refused step changed the table"),
+                Ok(Some((old, new))) if old.as_str() != new.as_str() => {
+                    prop_assert!(t.resolve(&old).is_none(), "old hostname still resolves after a rename");
+                }
+                Ok(_) => {}
+            }
+            for (key, route) in t.routes() {
+                // SPEC §2: the entry rebuilds the key it is stored under.
+                prop_assert!(key.check_entry(route.entry()).is_ok());
+                prop_assert_eq!(t.resolve(key), Some(route));
+                // A label once held by a tenant never serves another.
+                let owner = first_owner.entry(key.as_str().to_owned()).or_insert_with(|| route.tenant_id().clone());
+                prop_assert_eq!(&*owner, route.tenant_id(), "{} changed tenant", key);
+            }
+        }
+    }
+}
