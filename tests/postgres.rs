@@ -133,7 +133,7 @@ fn setup(rng: &mut Rng) -> Vec<Op> {
 
 fn random_op(rng: &mut Rng) -> Op {
     let s = |x: &str| x.to_owned();
-    match rng.next() % 100 {
+    match rng.next_u64() % 100 {
         0..=29 => Op::InsertBinding(s(rng.pick(BINDINGS)), s(rng.pick(DEPLOYMENTS)), s(rng.pick(CONNECTIONS))),
         30..=49 => Op::UpdateBinding(s(rng.pick(BINDINGS)), s(rng.pick(DEPLOYMENTS)), s(rng.pick(CONNECTIONS))),
         50..=61 => Op::DeleteBinding(s(rng.pick(BINDINGS))),

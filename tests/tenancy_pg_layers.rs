@@ -202,8 +202,8 @@ fn id_syntax_checks_agree_with_rust() {
     let mut rng = Rng(7);
     let alphabet: Vec<char> = "aZ09_-.é \n'\u{212a}".chars().collect();
     for _ in 0..400 {
-        let len = (rng.next() % 70) as usize;
-        inputs.push((0..len).map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize]).collect());
+        let len = (rng.next_u64() % 70) as usize;
+        inputs.push((0..len).map(|_| alphabet[(rng.next_u64() % alphabet.len() as u64) as usize]).collect());
     }
 
     let mut script = String::new();
