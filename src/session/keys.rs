@@ -140,8 +140,7 @@ impl KeyRingError {
 #[derive(Debug)]
 struct Entry {
     key: SessionKey,
-    /// From this time on the key no longer verifies. Always `None` for the
-    /// primary.
+    /// From this time on the key no longer verifies.
     retire_at: Option<Timestamp>,
 }
 
@@ -177,58 +176,54 @@ struct Entry {
 /// ```
 #[derive(Debug)]
 pub struct KeyRing {
-    // INVARIANT: 1..=MAX_RING_KEYS entries with distinct kids;
-    // `primary` indexes one of them and that entry has no retire_at.
-    entries: Vec<Entry>,
-    primary: usize,
+    /// The one key that signs. Held apart so that signing can never pick
+    /// another key, nor fail to find this one.
+    primary: SessionKey,
+    // INVARIANT: at most MAX_RING_KEYS - 1 entries; every kid, the
+    // primary's included, is distinct.
+    others: Vec<Entry>,
 }
 
 impl KeyRing {
     /// A ring holding one key, which is primary.
     pub fn new(primary: SessionKey) -> Self {
-        let mut entries = Vec::with_capacity(MAX_RING_KEYS);
-        entries.push(Entry { key: primary, retire_at: None });
-        Self { entries, primary: 0 }
+        Self { primary, others: Vec::with_capacity(MAX_RING_KEYS.saturating_sub(1)) }
     }
 
     /// Adds a key that verifies but never signs, until `retire_at` if set.
     pub fn add_verify_only(&mut self, key: SessionKey, retire_at: Option<Timestamp>) -> Result<(), KeyRingError> {
-        if self.position(key.kid_bytes()).is_some() {
+        if self.primary.kid_bytes() == key.kid_bytes() || self.position(key.kid_bytes()).is_some() {
             return Err(KeyRingError::DuplicateKid);
         }
-        if self.entries.len() >= MAX_RING_KEYS {
+        if self.others.len() >= MAX_RING_KEYS.saturating_sub(1) {
             return Err(KeyRingError::Full);
         }
-        self.entries.push(Entry { key, retire_at });
+        self.others.push(Entry { key, retire_at });
         Ok(())
     }
 
     /// Makes the key `kid` primary. The previous primary becomes
-    /// verify-only, retired at `retire_old_at` if set; the new primary's
-    /// own retirement time is cleared. Promoting the primary changes
-    /// nothing.
+    /// verify-only, retired at `retire_old_at` if set; the new primary
+    /// has no retirement time. Promoting the primary changes nothing.
     pub fn promote(&mut self, kid: &str, retire_old_at: Option<Timestamp>) -> Result<(), KeyRingError> {
-        let index = self.position(kid.as_bytes()).ok_or(KeyRingError::UnknownKid)?;
-        if index == self.primary {
+        if self.primary.kid_bytes() == kid.as_bytes() {
             return Ok(());
         }
-        if let Some(old) = self.entries.get_mut(self.primary) {
-            old.retire_at = retire_old_at;
+        let index = self.position(kid.as_bytes()).ok_or(KeyRingError::UnknownKid)?;
+        if let Some(entry) = self.others.get_mut(index) {
+            core::mem::swap(&mut entry.key, &mut self.primary);
+            entry.retire_at = retire_old_at;
         }
-        if let Some(new) = self.entries.get_mut(index) {
-            new.retire_at = None;
-        }
-        self.primary = index;
         Ok(())
     }
 
     /// Sets the time from which the verify-only key `kid` stops verifying.
     pub fn retire(&mut self, kid: &str, at: Timestamp) -> Result<(), KeyRingError> {
-        let index = self.position(kid.as_bytes()).ok_or(KeyRingError::UnknownKid)?;
-        if index == self.primary {
+        if self.primary.kid_bytes() == kid.as_bytes() {
             return Err(KeyRingError::PrimaryKey);
         }
-        if let Some(entry) = self.entries.get_mut(index) {
+        let index = self.position(kid.as_bytes()).ok_or(KeyRingError::UnknownKid)?;
+        if let Some(entry) = self.others.get_mut(index) {
             entry.retire_at = Some(at);
         }
         Ok(())
@@ -237,45 +232,44 @@ impl KeyRing {
     /// Removes the verify-only key `kid`; tokens under it then fail with
     /// `unknown_key`.
     pub fn remove(&mut self, kid: &str) -> Result<(), KeyRingError> {
-        let index = self.position(kid.as_bytes()).ok_or(KeyRingError::UnknownKid)?;
-        if index == self.primary {
+        if self.primary.kid_bytes() == kid.as_bytes() {
             return Err(KeyRingError::PrimaryKey);
         }
-        self.entries.remove(index);
-        if index < self.primary {
-            // INVARIANT: index < primary, so primary >= 1.
-            self.primary = self.primary.saturating_sub(1);
-        }
+        let index = self.position(kid.as_bytes()).ok_or(KeyRingError::UnknownKid)?;
+        self.others.remove(index);
         Ok(())
     }
 
     /// The id of the key that signs.
     pub fn primary_kid(&self) -> &str {
-        self.primary_key().map_or("", SessionKey::kid)
+        self.primary.kid()
     }
 
-    /// The ids of every key in the ring, retired or not, in insertion order.
+    /// The ids of every key in the ring, retired or not: the primary
+    /// first, then the others.
     pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|e| e.key.kid())
+        core::iter::once(self.primary.kid()).chain(self.others.iter().map(|e| e.key.kid()))
     }
 
-    pub(crate) fn primary_key(&self) -> Option<&SessionKey> {
-        self.entries.get(self.primary).map(|e| &e.key)
+    pub(crate) const fn primary_key(&self) -> &SessionKey {
+        &self.primary
     }
 
     /// The key that verifies tokens carrying `kid` at `now`, and whether it
     /// is the primary. A retired key is as good as absent.
     pub(crate) fn verifying_key(&self, kid: &[u8], now: Timestamp) -> Option<(&SessionKey, bool)> {
-        let index = self.position(kid)?;
-        let entry = self.entries.get(index)?;
+        if self.primary.kid_bytes() == kid {
+            return Some((&self.primary, true));
+        }
+        let entry = self.others.get(self.position(kid)?)?;
         match entry.retire_at {
             Some(at) if now >= at => None,
-            _ => Some((&entry.key, index == self.primary)),
+            _ => Some((&entry.key, false)),
         }
     }
 
     fn position(&self, kid: &[u8]) -> Option<usize> {
-        self.entries.iter().position(|e| e.key.kid_bytes() == kid)
+        self.others.iter().position(|e| e.key.kid_bytes() == kid)
     }
 }
 

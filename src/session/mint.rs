@@ -147,15 +147,11 @@ impl SessionClaims {
 /// ```
 pub fn mint_session(claims: &SessionClaims, ring: &KeyRing) -> String {
     let payload = B64U.encode(claims.to_text());
-    let kid = ring.primary_kid();
-    let tag = ring
-        .primary_key()
-        .map(|key| {
-            let mut mac = key.mac();
-            mac.update(payload.as_bytes());
-            B64U.encode(mac.finalize().into_bytes())
-        })
-        .unwrap_or_default();
+    let key = ring.primary_key();
+    let kid = key.kid();
+    let mut mac = key.mac();
+    mac.update(payload.as_bytes());
+    let tag = B64U.encode(mac.finalize().into_bytes());
     let mut token = String::with_capacity(
         VERSION_PREFIX
             .len()
