@@ -143,6 +143,31 @@ proptest! {
         prop_assert!(verify_session(&body, &ring, ts(1_700_000_000), &t, &d, &VerifyOptions::default()).is_err());
     }
 
+    /// A signed payload is `malformed` exactly when it is not the one
+    /// canonical unpadded base64url spelling of its bytes: a lenient
+    /// decoder plus re-encoding is the reference (pallets/itsdangerous#28).
+    #[test]
+    fn payload_canonical_iff_reencoding_round_trips(payload in prop_oneof![
+        "[A-Za-z0-9_=+/-]{0,64}",
+        "[A-Za-z0-9_-]{0,64}",
+        prop::collection::vec(any::<u8>(), 0..48).prop_map(|b| URL_SAFE_NO_PAD.encode(b)),
+    ]) {
+        let lenient = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::URL_SAFE,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        let canonical = !payload.is_empty()
+            && lenient.decode(&payload).is_ok_and(|bytes| URL_SAFE_NO_PAD.encode(bytes) == payload);
+        let ring = KeyRing::new(SessionKey::new("k1", &[1; 32]).unwrap());
+        let token = format!("v1.k1.{payload}.{}", mac_with(&[1; 32], "k1", &payload));
+        let t: TenantId = "t".parse().unwrap();
+        let d: DeploymentId = "d".parse().unwrap();
+        let got = verify_session(&token, &ring, ts(1_700_000_000), &t, &d, &VerifyOptions::default());
+        prop_assert_eq!(got.err() == Some(VerifyError::Malformed), !canonical, "{}", payload);
+    }
+
     /// Under a wrong key the answer is `bad_signature` whatever the
     /// payload decodes to: valid claims, garbage, or claims that are
     /// expired, too long or for another tenant. Nothing about the claims
