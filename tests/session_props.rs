@@ -51,7 +51,12 @@ fn mac_with(secret: &[u8], kid: &str, payload: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // A fixed seed keeps every run identical; change it to explore.
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5e55_1017),
+        ..ProptestConfig::default()
+    })]
 
     /// mint -> verify returns the claims, for any valid claims and ring.
     #[test]
