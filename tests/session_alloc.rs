@@ -2,12 +2,23 @@
 //! error, at the size limits and through the cookie path. Building the
 //! owned identity afterwards allocates at most once per id string.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 #![allow(missing_docs)]
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 use std::hint::black_box;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use counting_alloc::count as allocations;
 use hmac::{Hmac, KeyInit, Mac};
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
@@ -16,7 +27,6 @@ use vendo_isolation::{
     DeploymentId, KeyRing, SESSION_COOKIE_NAME, SessionKey, TenantId, Timestamp, VerifiedSession, VerifyError,
     VerifyOptions, verify_session, verify_session_cookie,
 };
-use vendo_isolation_session_zero_alloc::allocations;
 
 const SECRET: [u8; 32] = [0x33; 32];
 const NOW: u64 = 1_700_000_000;
