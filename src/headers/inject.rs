@@ -52,13 +52,13 @@ impl InjectError {
 /// An identity value as a sensitive header value, refusing anything that
 /// is not 1–256 bytes of visible ASCII: no CR, LF or NUL can split or end
 /// a header (request smuggling), no byte ≥ 0x80 can be read differently by
-/// the tool's framework.
-pub(crate) fn identity_value(s: &str) -> Result<HeaderValue, InjectError> {
+/// the tool's framework. The string's buffer becomes the value's: no copy.
+pub(crate) fn identity_value(s: String) -> Result<HeaderValue, InjectError> {
     let ok = !s.is_empty() && s.len() <= MAX_INJECTED_VALUE_LEN && s.bytes().all(|b| (0x21..=0x7e).contains(&b));
     if !ok {
         return Err(InjectError::InvalidValue);
     }
-    let mut value = HeaderValue::from_str(s).map_err(|_| InjectError::InvalidValue)?;
+    let mut value = HeaderValue::try_from(s).map_err(|_| InjectError::InvalidValue)?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -89,14 +89,8 @@ impl Stripped<'_> {
         identity: Identity,
         attestation: Option<&AttestationSigner<'_>>,
     ) -> Result<StripReport, InjectError> {
-        // Cloning costs one allocation per value; moving the id strings
-        // out of `Identity` would cost none.
-        let values = [
-            identity_value(identity.tenant_id().as_str())?,
-            identity_value(identity.deployment_id().as_str())?,
-            identity_value(identity.user_id().as_str())?,
-            identity_value(identity.email().as_str())?,
-        ];
+        // The attestation reads the identity, so it is signed first; then
+        // the id strings move into the header values without a copy.
         let attestation = match attestation {
             None => None,
             Some(signer) => {
@@ -106,6 +100,13 @@ impl Stripped<'_> {
                 Some(signer.sign(&target, &identity))
             }
         };
+        let (tenant, deployment, user, email) = identity.into_parts();
+        let values = [
+            identity_value(tenant.into())?,
+            identity_value(deployment.into())?,
+            identity_value(user.into())?,
+            identity_value(email.into())?,
+        ];
         let count = if attestation.is_some() { 5 } else { 4 };
         self.headers.try_reserve(count).map_err(|_| InjectError::MapFull)?;
         let all = IDENTITY_HEADERS.into_iter().zip(values).chain(attestation.map(|v| (ATTESTATION_HEADER, v)));
@@ -132,12 +133,12 @@ mod tests {
         // request smuggling), end it early (NUL), or be decoded
         // differently downstream (obs-text, DEL, space).
         for bad in ["a\rb", "a\nb", "a\0b", "a\u{80}b", "é", "a\u{7f}", "a b", "\tab", ""] {
-            assert_eq!(identity_value(bad), Err(InjectError::InvalidValue), "{bad:?}");
+            assert_eq!(identity_value(bad.to_owned()), Err(InjectError::InvalidValue), "{bad:?}");
         }
         let long = "a".repeat(MAX_INJECTED_VALUE_LEN + 1);
-        assert_eq!(identity_value(&long), Err(InjectError::InvalidValue));
+        assert_eq!(identity_value(long), Err(InjectError::InvalidValue));
         let max = "a".repeat(MAX_INJECTED_VALUE_LEN);
-        assert!(identity_value(&max).unwrap().is_sensitive());
-        assert_eq!(identity_value("!~").unwrap(), "!~");
+        assert!(identity_value(max).unwrap().is_sensitive());
+        assert_eq!(identity_value("!~".to_owned()).unwrap(), "!~");
     }
 }
