@@ -1,0 +1,300 @@
+//! The proxy's hot path, each group beside its floor or a peer a user would
+//! reach for, in the same run, so the README can quote ratios.
+//!
+//! ```text
+//! cargo bench --bench hot_path
+//! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use hmac::{Hmac, KeyInit, Mac};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use sha2::Sha256;
+use vendo_isolation::{
+    AttestationSecret, DeploymentId, Gate, HostPolicy, KeyRing, RouteEntry, SESSION_COOKIE_NAME, SessionClaims,
+    SessionKey, TenantId, Timestamp, VerifyOptions, mint_session, strip, verify_session,
+};
+
+const KEY: [u8; 32] = [0x42; 32];
+const NOW: u64 = 1_700_000_000;
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_seconds(NOW).unwrap()
+}
+
+fn ring() -> KeyRing {
+    KeyRing::new(SessionKey::new("k1", &KEY).unwrap())
+}
+
+fn claims() -> SessionClaims {
+    SessionClaims::new(
+        "t_01HZX3K9Q8".parse().unwrap(),
+        "d_01HZX3M2RT".parse().unwrap(),
+        "u_01HZX3P5VW".parse().unwrap(),
+        "ada.lovelace@example.com".parse().unwrap(),
+        Timestamp::from_unix_seconds(NOW - 3_600).unwrap(),
+        Timestamp::from_unix_seconds(NOW + 20_000).unwrap(),
+    )
+    .unwrap()
+}
+
+fn entry() -> RouteEntry {
+    RouteEntry {
+        tenant_id: "t_01HZX3K9Q8".parse().unwrap(),
+        deployment_id: "d_01HZX3M2RT".parse().unwrap(),
+        tenant_slug: "acme".parse().unwrap(),
+        deployment_slug: "crm".parse().unwrap(),
+    }
+}
+
+/// The MAC input of a token: what the floor hashes.
+fn mac_input(token: &str) -> Vec<u8> {
+    let cut = token.rfind('.').unwrap();
+    let mut m = b"vendo-session-v1\x00".to_vec();
+    m.extend_from_slice(&token.as_bytes()[..cut]);
+    m
+}
+
+/// A realistic browser request: 20 header fields.
+fn browser_headers(token: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let rows: [(&str, String); 20] = [
+        ("host", "acme-crm.vendo.run".into()),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into()),
+        ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".into()),
+        ("accept-language", "en-GB,en;q=0.5".into()),
+        ("accept-encoding", "gzip, deflate, br, zstd".into()),
+        ("referer", "https://acme-crm.vendo.run/contacts?page=2".into()),
+        ("connection", "keep-alive".into()),
+        ("cookie", format!("{SESSION_COOKIE_NAME}={token}; theme=dark; _ga=GA1.2.1234567890.1700000000")),
+        ("upgrade-insecure-requests", "1".into()),
+        ("sec-fetch-dest", "document".into()),
+        ("sec-fetch-mode", "navigate".into()),
+        ("sec-fetch-site", "same-origin".into()),
+        ("sec-fetch-user", "?1".into()),
+        ("priority", "u=0, i".into()),
+        ("pragma", "no-cache".into()),
+        ("cache-control", "no-cache".into()),
+        ("dnt", "1".into()),
+        ("te", "trailers".into()),
+        ("x-forwarded-for", "203.0.113.7".into()),
+        ("x-request-id", "6f1c2a9e-5b1d-4c1e-9f5e-3a7b2c1d0e9f".into()),
+    ];
+    for (n, v) in rows {
+        h.append(HeaderName::from_static(n), HeaderValue::from_str(&v).unwrap());
+    }
+    h
+}
+
+fn spoofed(mut h: HeaderMap) -> HeaderMap {
+    for (n, v) in [
+        ("x-vendo-user-id", "admin"),
+        ("x_vendo_user_id", "admin"),
+        ("x.vendo.tenant.id", "t_other"),
+        ("x-vendo-user-email", "boss@example.com"),
+        ("x_vendo.deployment-id", "d_other"),
+    ] {
+        h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+    }
+    h
+}
+
+fn hosts(c: &mut Criterion) {
+    let policy = HostPolicy::default();
+    let mut g = c.benchmark_group("host");
+    g.bench_function("ours/single_level", |b| b.iter(|| policy.parse(black_box("acme-crm.vendo.run")).is_ok()));
+    g.bench_function("ours/legacy", |b| b.iter(|| policy.parse(black_box("crm.acme.vendo.run:443")).is_ok()));
+    g.bench_function("ours/rejected", |b| b.iter(|| policy.parse(black_box("acme-crm.evilvendo.run")).is_err()));
+    // Peer: what a proxy would otherwise call to read the host.
+    g.bench_function("http_authority/single_level", |b| {
+        b.iter(|| black_box("acme-crm.vendo.run").parse::<http::uri::Authority>().is_ok())
+    });
+    g.finish();
+}
+
+fn headers(c: &mut Criterion) {
+    let token = mint_session(&claims(), &ring());
+    let clean = browser_headers(&token);
+    let attacked = spoofed(clean.clone());
+    let mut g = c.benchmark_group("strip");
+    g.bench_function("ours/clean_20", |b| {
+        b.iter_batched_ref(
+            || clean.clone(),
+            |h| strip(h, SESSION_COOKIE_NAME).into_report(),
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.bench_function("ours/spoofed_25", |b| {
+        b.iter_batched_ref(
+            || attacked.clone(),
+            |h| strip(h, SESSION_COOKIE_NAME).into_report(),
+            BatchSize::NumIterations(32),
+        )
+    });
+    // Peer: the exact-name removal that shipped the advisories.
+    g.bench_function("naive_exact_names/spoofed_25", |b| {
+        b.iter_batched_ref(
+            || attacked.clone(),
+            |h| {
+                for n in ["x-vendo-tenant-id", "x-vendo-deployment-id", "x-vendo-user-id", "x-vendo-user-email"] {
+                    h.remove(n);
+                }
+            },
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.bench_function("clone_only/spoofed_25", |b| {
+        b.iter_batched_ref(|| attacked.clone(), |h| black_box(h.len()), BatchSize::NumIterations(32))
+    });
+    g.finish();
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JwtClaims {
+    tid: String,
+    did: String,
+    sub: String,
+    email: String,
+    iat: u64,
+    exp: u64,
+}
+
+fn sessions(c: &mut Criterion) {
+    let ring = ring();
+    let token = mint_session(&claims(), &ring);
+    let (tenant, deployment): (TenantId, DeploymentId) =
+        (claims().tenant_id().clone(), claims().deployment_id().clone());
+    let opts = VerifyOptions::default();
+    let mut forged = token.clone().into_bytes();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+
+    // The floor: one HMAC-SHA256 over the same bytes, pre-keyed, compared.
+    let input = mac_input(&token);
+    let keyed = Hmac::<Sha256>::new_from_slice(&KEY).unwrap();
+    let tag = {
+        let mut m = keyed.clone();
+        m.update(&input);
+        m.finalize().into_bytes()
+    };
+
+    // Peer: jsonwebtoken HS256 with the same claims.
+    let jwt_claims = JwtClaims {
+        tid: tenant.to_string(),
+        did: deployment.to_string(),
+        sub: "u_01HZX3P5VW".into(),
+        email: "ada.lovelace@example.com".into(),
+        iat: NOW - 3_600,
+        exp: 4_000_000_000,
+    };
+    let jwt = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &jwt_claims,
+        &jsonwebtoken::EncodingKey::from_secret(&KEY),
+    )
+    .unwrap();
+    let jwt_key = jsonwebtoken::DecodingKey::from_secret(&KEY);
+    let jwt_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+
+    // Peer: the cookie crate's signed jar (HMAC-SHA256) holding the same claims.
+    let cookie_key = cookie::Key::from(&[0x42; 64]);
+    let mut signer = cookie::CookieJar::new();
+    signer.signed_mut(&cookie_key).add(cookie::Cookie::new("s", serde_json::to_string(&jwt_claims).unwrap()));
+    let signed_value = signer.get("s").unwrap().value().to_owned();
+    let mut jar = cookie::CookieJar::new();
+    jar.add_original(cookie::Cookie::new("s", signed_value));
+
+    let mut g = c.benchmark_group("session");
+    g.bench_function("floor/hmac_sha256", |b| {
+        b.iter(|| {
+            let mut m = keyed.clone();
+            m.update(black_box(&input));
+            m.verify_slice(black_box(&tag)).is_ok()
+        })
+    });
+    g.bench_function("ours/valid", |b| {
+        b.iter(|| verify_session(black_box(&token), &ring, now(), &tenant, &deployment, &opts).is_ok())
+    });
+    g.bench_function("ours/bad_signature", |b| {
+        b.iter(|| verify_session(black_box(&forged), &ring, now(), &tenant, &deployment, &opts).is_err())
+    });
+    g.bench_function("ours/malformed", |b| {
+        b.iter(|| verify_session(black_box("v1.k1.not base64.x"), &ring, now(), &tenant, &deployment, &opts).is_err())
+    });
+    g.bench_function("jsonwebtoken/hs256_valid", |b| {
+        b.iter(|| jsonwebtoken::decode::<JwtClaims>(black_box(&jwt), &jwt_key, &jwt_validation).is_ok())
+    });
+    g.bench_function("cookie/signed_jar_valid", |b| b.iter(|| jar.signed(&cookie_key).get(black_box("s")).is_some()));
+    g.finish();
+}
+
+fn request(token: &str, spoof: bool) -> Parts {
+    let mut h = browser_headers(token);
+    if spoof {
+        h = spoofed(h);
+    }
+    let (mut parts, ()) = http::Request::get("/contacts?page=3").body(()).unwrap().into_parts();
+    parts.headers = h;
+    parts
+}
+
+fn admit(c: &mut Criterion) {
+    let ring = ring();
+    let token = mint_session(&claims(), &ring);
+    let gate = Gate::new(ring);
+    let attesting = Gate::new(self::ring()).with_attestation(AttestationSecret::new("a1", &[7; 32]).unwrap());
+    let entry = entry();
+    let input = mac_input(&token);
+    let keyed = Hmac::<Sha256>::new_from_slice(&KEY).unwrap();
+    let clean = request(&token, false);
+    let attacked = request(&token, true);
+    let mut g = c.benchmark_group("admit");
+    g.bench_function("floor/hmac_sha256", |b| {
+        b.iter(|| {
+            let mut m = keyed.clone();
+            m.update(black_box(&input));
+            m.finalize().into_bytes()
+        })
+    });
+    // Both steps: route key, (lookup is the caller's), admit.
+    g.bench_function("ours/two_steps", |b| {
+        b.iter_batched_ref(
+            || clean.clone(),
+            |p| {
+                let found = gate.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
+                gate.admit(p, found.then_some(&entry), now()).is_ok()
+            },
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.bench_function("ours/two_steps_attested", |b| {
+        b.iter_batched_ref(
+            || clean.clone(),
+            |p| {
+                let found = attesting.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
+                attesting.admit(p, found.then_some(&entry), now()).is_ok()
+            },
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.bench_function("ours/two_steps_spoofed", |b| {
+        b.iter_batched_ref(
+            || attacked.clone(),
+            |p| {
+                let found = gate.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
+                gate.admit(p, found.then_some(&entry), now()).is_ok()
+            },
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hosts, headers, sessions, admit);
+criterion_main!(benches);
