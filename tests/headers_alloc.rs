@@ -102,8 +102,10 @@ fn session_cookie_removal_costs_one_value() {
     assert_eq!(n, 0, "dropping the only Cookie header allocates nothing");
 }
 
+/// Injection once cloned each id into its header value, four allocations
+/// that put the admit path at 10 against a budget of 6.
 #[test]
-fn injection_moves_the_identity_and_costs_one_attestation() {
+fn regression_injection_copied_each_identity_value() {
     let secret = AttestationSecret::new("k1", &[7; 32]).unwrap();
     let mut parts = browser("theme=dark");
     let id = identity();

@@ -192,3 +192,22 @@ proptest! {
         prop_assert!(h.iter().filter(|(n, _)| is_managed_name(n.as_str().as_bytes())).all(|(_, v)| v.is_sensitive()));
     }
 }
+
+/// Shrunk by the properties from a collision key that forgot `.`: the
+/// smallest name whose key is exactly the prefix, in mixed case.
+#[test]
+fn regression_bare_prefix_name_with_dot_and_mixed_case() {
+    let mut h = build(&[("x-venDo.".to_owned(), "A".to_owned())]);
+    let report = strip(&mut h, SESSION).into_report();
+    assert!(h.is_empty());
+    assert_eq!(report.removed_headers(), ["x-vendo."]);
+}
+
+/// The same, as a `Connection` nomination.
+#[test]
+fn regression_bare_prefix_connection_token() {
+    let mut h = build(&[("connection".to_owned(), "x-VeNdo.".to_owned())]);
+    let report = strip(&mut h, SESSION).into_report();
+    assert!(h.is_empty());
+    assert_eq!(report.removed_connection_tokens(), ["x-VeNdo."]);
+}
