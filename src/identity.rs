@@ -54,10 +54,4 @@ impl Identity {
     pub const fn email(&self) -> &Email {
         &self.email
     }
-
-    /// The four values, moved out: header injection turns each string into
-    /// a header value without copying it.
-    pub(crate) fn into_parts(self) -> (TenantId, DeploymentId, UserId, Email) {
-        (self.tenant_id, self.deployment_id, self.user_id, self.email)
-    }
 }

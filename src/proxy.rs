@@ -280,7 +280,8 @@ impl Gate {
             Err(reason) => return Err(Denial { reason, report: stripped.into_report() }),
         };
         let signer = self.attestation.as_ref().map(|s| s.signer(now));
-        match stripped.inject(session.identity(), signer.as_ref()) {
+        let values = [session.tenant_id(), session.deployment_id(), session.user_id(), session.email()];
+        match stripped.inject_verified(values, signer.as_ref()) {
             Ok(report) => Ok(Admitted { session, report }),
             // INVARIANT: inject leaves the map stripped and without
             // identity on error; the report is lost with `stripped`, so
@@ -305,7 +306,8 @@ impl Gate {
             Ok(session) => session,
             Err(reason) => return Err(Denial { reason, report: stripped.into_report() }),
         };
-        match stripped.inject(session.identity(), None) {
+        let values = [session.tenant_id(), session.deployment_id(), session.user_id(), session.email()];
+        match stripped.inject_verified(values, None) {
             Ok(report) => Ok(Admitted { session, report }),
             Err(e) => Err(Denial { reason: e.into(), report: StripReport::default() }),
         }

@@ -101,9 +101,14 @@ impl AttestationSecret {
 
     /// The derivation itself, without allocating.
     pub(crate) fn derive(&self, deployment: &DeploymentId) -> [u8; DEPLOYMENT_KEY_LEN] {
+        self.derive_bytes(deployment.as_str().as_bytes())
+    }
+
+    /// [`derive`](Self::derive) over a deployment id's bytes.
+    pub(crate) fn derive_bytes(&self, deployment: &[u8]) -> [u8; DEPLOYMENT_KEY_LEN] {
         let mut mac = self.keyed.clone();
         mac.update(KEY_LABEL);
-        mac.update(deployment.as_str().as_bytes());
+        mac.update(deployment);
         mac.finalize().into_bytes().into()
     }
 }

@@ -15,5 +15,6 @@ mod sign;
 mod verify;
 
 pub use keys::*;
+pub(crate) use sign::MAX_ATTESTATION_LEN;
 pub use sign::{AttestationSigner, RequestTarget, TargetError};
 pub use verify::*;

@@ -181,34 +181,66 @@ impl AttestationSigner<'_> {
     /// [`crate::Stripped::inject`] calls this; call it directly only to
     /// test a verifier.
     pub fn sign(&self, target: &RequestTarget<'_>, identity: &Identity) -> HeaderValue {
-        let key = self.secret.derive(identity.deployment_id());
-        let mut ts_buf = [0u8; 20];
-        let ts = decimal(self.now.unix_seconds(), &mut ts_buf);
-        let kid = self.secret.kid();
         let values = [
             identity.tenant_id().as_str().as_bytes(),
             identity.deployment_id().as_str().as_bytes(),
             identity.user_id().as_str().as_bytes(),
             identity.email().as_str().as_bytes(),
         ];
+        let mut buf = [0u8; MAX_ATTESTATION_LEN];
+        let text = self.sign_into(target, values, &mut buf);
+        // INVARIANT: the value is `[A-Za-z0-9_.-]` only, always a valid
+        // header value; the fallback cannot verify, so it fails closed.
+        let mut value = HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("v1"));
+        value.set_sensitive(true);
+        value
+    }
+
+    /// Writes `v1.{kid}.{ts}.{mac}` for `target` and the four identity
+    /// values (tenant, deployment, user, email) into `buf`, without
+    /// allocating, and returns it. The key is the deployment's, derived
+    /// from `values[1]`.
+    pub(crate) fn sign_into<'b>(
+        &self,
+        target: &RequestTarget<'_>,
+        values: IdentityValues<'_>,
+        buf: &'b mut [u8; MAX_ATTESTATION_LEN],
+    ) -> &'b str {
+        let [_, deployment, _, _] = values;
+        let key = self.secret.derive_bytes(deployment);
+        let mut ts_buf = [0u8; 20];
+        let ts = decimal(self.now.unix_seconds(), &mut ts_buf);
+        let kid = self.secret.kid();
         let tag = message_mac(keyed_mac(&key), kid, ts, target, values).finalize().into_bytes();
         let mut b64 = [0u8; MAC_B64_LEN];
         // INVARIANT: 32 bytes encode to exactly 43 unpadded characters.
         let written = URL_SAFE_NO_PAD.encode_slice(tag.as_slice(), &mut b64).unwrap_or(0);
-        let b64 = b64.get(..written).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("");
-
-        let len = [VERSION, ".", kid, ".", ts, ".", b64].iter().fold(0usize, |n, s| n.saturating_add(s.len()));
-        let mut out = String::with_capacity(len);
-        for s in [VERSION, ".", kid, ".", ts, ".", b64] {
-            out.push_str(s);
+        let mut len = 0usize;
+        for part in [
+            VERSION.as_bytes(),
+            b".",
+            kid.as_bytes(),
+            b".",
+            ts.as_bytes(),
+            b".",
+            b64.get(..written).unwrap_or_default(),
+        ] {
+            // INVARIANT: "v1" + kid (<= 32) + ts (<= 20) + 43 + 3 dots fits
+            // MAX_ATTESTATION_LEN; a part that would not is left out, and
+            // the truncated value can never verify.
+            let end = len.saturating_add(part.len());
+            if let Some(dst) = buf.get_mut(len..end) {
+                dst.copy_from_slice(part);
+                len = end;
+            }
         }
-        // INVARIANT: the value is `[A-Za-z0-9_.-]` only, always a valid
-        // header value; the fallback cannot verify, so it fails closed.
-        let mut value = HeaderValue::try_from(out).unwrap_or(HeaderValue::from_static("v1"));
-        value.set_sensitive(true);
-        value
+        buf.get(..len).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("")
     }
 }
+
+/// Longest `x-vendo-attestation` value: `v1.` + kid + `.` + timestamp +
+/// `.` + 43.
+pub(crate) const MAX_ATTESTATION_LEN: usize = 2 + 1 + super::keys::MAX_ATTESTATION_KID_LEN + 1 + 20 + 1 + MAC_B64_LEN;
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,11 @@
 //! SPEC §3 step 4: insert the verified identity, and the attestation.
 
+use bytes::Bytes;
 use http::HeaderValue;
 
 use super::strip::{StripReport, Stripped};
 use super::{ATTESTATION_HEADER, IDENTITY_HEADERS};
-use crate::attestation::{AttestationSigner, RequestTarget};
+use crate::attestation::{AttestationSigner, MAX_ATTESTATION_LEN, RequestTarget};
 use crate::identity::Identity;
 
 /// Longest value written into an identity header, in bytes. Identifiers
@@ -49,13 +50,17 @@ impl InjectError {
     }
 }
 
-/// An identity value as a sensitive header value, refusing anything that
-/// is not 1–256 bytes of visible ASCII: no CR, LF or NUL can split or end
-/// a header (request smuggling), no byte ≥ 0x80 can be read differently by
-/// the tool's framework. The string's buffer becomes the value's: no copy.
+/// Whether `s` may be an identity value: 1–256 bytes of visible ASCII. No
+/// CR, LF or NUL can split or end a header (request smuggling), no byte ≥
+/// 0x80 can be read differently by the tool's framework.
+fn valid_identity_value(s: &[u8]) -> bool {
+    !s.is_empty() && s.len() <= MAX_INJECTED_VALUE_LEN && s.iter().all(|b| (0x21..=0x7e).contains(b))
+}
+
+/// An identity value as a sensitive header value, or the SPEC §3 refusal.
+#[cfg(test)]
 pub(crate) fn identity_value(s: String) -> Result<HeaderValue, InjectError> {
-    let ok = !s.is_empty() && s.len() <= MAX_INJECTED_VALUE_LEN && s.bytes().all(|b| (0x21..=0x7e).contains(&b));
-    if !ok {
+    if !valid_identity_value(s.as_bytes()) {
         return Err(InjectError::InvalidValue);
     }
     let mut value = HeaderValue::try_from(s).map_err(|_| InjectError::InvalidValue)?;
@@ -89,27 +94,68 @@ impl Stripped<'_> {
         identity: Identity,
         attestation: Option<&AttestationSigner<'_>>,
     ) -> Result<StripReport, InjectError> {
-        // The attestation reads the identity, so it is signed first; then
-        // the id strings move into the header values without a copy.
+        let values = [
+            identity.tenant_id().as_str(),
+            identity.deployment_id().as_str(),
+            identity.user_id().as_str(),
+            identity.email().as_str(),
+        ];
+        self.inject_verified(values, attestation)
+    }
+
+    /// [`inject`](Self::inject) from a verified session's four values
+    /// (tenant, deployment, user, email), in SPEC §3 order.
+    ///
+    /// Every value, the attestation included, is a slice of one shared
+    /// buffer: two allocations in all (the buffer and its shared header),
+    /// whatever the number of headers.
+    pub(crate) fn inject_verified(
+        self,
+        values: [&str; 4],
+        attestation: Option<&AttestationSigner<'_>>,
+    ) -> Result<StripReport, InjectError> {
+        if !values.iter().all(|v| valid_identity_value(v.as_bytes())) {
+            return Err(InjectError::InvalidValue);
+        }
+        // The attestation reads the values, so it is signed first, into a
+        // stack buffer.
+        let mut signed = [0u8; MAX_ATTESTATION_LEN];
         let attestation = match attestation {
             None => None,
             Some(signer) => {
                 let (method, uri) = self.target.ok_or(InjectError::NoTarget)?;
                 let target =
                     RequestTarget::new(method, uri, self.headers).map_err(|_| InjectError::MissingAuthority)?;
-                Some(signer.sign(&target, &identity))
+                let bytes = values.map(str::as_bytes);
+                Some(signer.sign_into(&target, bytes, &mut signed))
             }
         };
-        let (tenant, deployment, user, email) = identity.into_parts();
-        let values = [
-            identity_value(tenant.into())?,
-            identity_value(deployment.into())?,
-            identity_value(user.into())?,
-            identity_value(email.into())?,
-        ];
+        let total = values.iter().chain(attestation.iter()).fold(0usize, |n, v| n.saturating_add(v.len()));
+        let mut buf = Vec::with_capacity(total);
+        for v in values.iter().chain(attestation.iter()) {
+            buf.extend_from_slice(v.as_bytes());
+        }
+        // INVARIANT: `capacity == len`, so the buffer becomes the `Bytes`
+        // without a copy; each slice then shares it.
+        let buf = Bytes::from(buf);
+        let mut start = 0usize;
+        let mut slice = |len: usize| -> Result<HeaderValue, InjectError> {
+            let end = start.saturating_add(len);
+            let part = buf.get(start..end).map(|_| buf.slice(start..end)).ok_or(InjectError::InvalidValue)?;
+            start = end;
+            let mut value = HeaderValue::from_maybe_shared(part).map_err(|_| InjectError::InvalidValue)?;
+            value.set_sensitive(true);
+            Ok(value)
+        };
+        let [t, d, u, e] = values;
+        let identity = [slice(t.len())?, slice(d.len())?, slice(u.len())?, slice(e.len())?];
+        let attestation = match attestation {
+            Some(a) => Some(slice(a.len())?),
+            None => None,
+        };
         let count = if attestation.is_some() { 5 } else { 4 };
         self.headers.try_reserve(count).map_err(|_| InjectError::MapFull)?;
-        let all = IDENTITY_HEADERS.into_iter().zip(values).chain(attestation.map(|v| (ATTESTATION_HEADER, v)));
+        let all = IDENTITY_HEADERS.into_iter().zip(identity).chain(attestation.map(|v| (ATTESTATION_HEADER, v)));
         for (name, value) in all {
             if self.headers.try_insert(name, value).is_err() {
                 // Fail closed: take back whatever went in.
