@@ -41,6 +41,32 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Offset of the first `needle` in `hay`, eight bytes at a time.
+///
+/// A session token makes the `Cookie` header a few hundred bytes long and
+/// every request splits it; a word-at-a-time scan keeps that off the
+/// profile without `unsafe` or a dependency.
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO.wrapping_mul(u64::from(needle));
+    let mut chunks = hay.chunks_exact(8);
+    let mut offset = 0usize;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ pattern;
+        // A byte of `word` is zero where `hay` holds `needle`; the lowest
+        // set bit of `found` marks the first such byte exactly (borrows
+        // only create false positives above a true zero).
+        let found = word.wrapping_sub(LO) & !word & HI;
+        if found != 0 {
+            let byte = usize::try_from(found.trailing_zeros() >> 3).unwrap_or(0);
+            return Some(offset.saturating_add(byte));
+        }
+        offset = offset.saturating_add(8);
+    }
+    chunks.remainder().iter().position(|&b| b == needle).map(|i| offset.saturating_add(i))
+}
+
 /// Iterates over the pairs of one `Cookie` header value.
 ///
 /// The value is split on `;`; each pair is trimmed of spaces and tabs;
@@ -53,18 +79,30 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
 /// assert_eq!(v, [(&b"a"[..], Some(&b"1"[..])), (b"b", Some(b"2")), (b"c", None)]);
 /// ```
 pub fn cookie_pairs(value: &[u8]) -> impl Iterator<Item = CookiePair<'_>> {
-    value.split(|&b| b == b';').filter_map(|pair| {
-        let raw = trim_ows(pair);
-        if raw.is_empty() {
-            return None;
-        }
-        Some(match raw.iter().position(|&b| b == b'=') {
-            Some(eq) => {
-                let (name, rest) = raw.split_at(eq);
-                CookiePair { name: trim_ows(name), value: Some(trim_ows(rest.get(1..).unwrap_or_default())), raw }
+    let mut rest = Some(value);
+    core::iter::from_fn(move || {
+        loop {
+            let current = rest?;
+            let (pair, next) = match find_byte(current, b';') {
+                Some(semi) => {
+                    let (pair, tail) = current.split_at_checked(semi)?;
+                    (pair, tail.get(1..))
+                }
+                None => (current, None),
+            };
+            rest = next;
+            let raw = trim_ows(pair);
+            if raw.is_empty() {
+                continue;
             }
-            None => CookiePair { name: raw, value: None, raw },
-        })
+            return Some(match raw.iter().position(|&b| b == b'=') {
+                Some(eq) => {
+                    let (name, tail) = raw.split_at(eq);
+                    CookiePair { name: trim_ows(name), value: Some(trim_ows(tail.get(1..).unwrap_or_default())), raw }
+                }
+                None => CookiePair { name: raw, value: None, raw },
+            });
+        }
     })
 }
 
@@ -132,6 +170,22 @@ mod tests {
         assert_eq!(trim_ows(b" \t a b\t "), b"a b");
         assert_eq!(trim_ows(b"\r a \n"), b"\r a \n");
         assert_eq!(trim_ows(b"   "), b"");
+    }
+
+    #[test]
+    fn find_byte_agrees_with_a_plain_scan() {
+        let hay: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+        for start in 0..40 {
+            for needle in [0u8, 1, b';', 0x7f, 0x80, 0xff] {
+                let h = &hay[start..start + 300];
+                assert_eq!(find_byte(h, needle), h.iter().position(|&b| b == needle), "{start} {needle}");
+            }
+        }
+        assert_eq!(find_byte(b"", b';'), None);
+        assert_eq!(find_byte(b"aaaaaaaa;", b';'), Some(8));
+        // A byte just above the needle must not be taken for it (borrow).
+        assert_eq!(find_byte(&[0x3c, 0x3b, 0, 0, 0, 0, 0, 0], b';'), Some(1));
+        assert_eq!(find_byte(&[0x01, 0x00, 0x3b, 0x3b, 0, 0, 0, 0], 0), Some(1));
     }
 
     #[test]
