@@ -42,7 +42,8 @@ pub(super) fn parse_canonical_secs(s: &[u8]) -> Option<Timestamp> {
 /// with the same rules as their types (SPEC §1, §4), which also rejects
 /// any byte that is not ASCII, so the spans are valid UTF-8.
 pub(super) fn parse(claims: &[u8]) -> Option<Parsed> {
-    core::str::from_utf8(claims).ok()?;
+    // No separate UTF-8 pass: every field below accepts ASCII only, so a
+    // byte that is not ASCII anywhere fails its field (SPEC §4 `bad_claims`).
     let mut fields = claims.split(|&b| b == b'\n');
     let mut spans = [(0usize, 0usize); 4];
     let mut start = 0usize;

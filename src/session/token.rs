@@ -1,12 +1,7 @@
 //! Token shape: `"v1." kid "." payload "." mac`, checked and decoded
 //! without allocating (SPEC §4, check 1 `malformed`).
 
-use base64::Engine;
-
-use super::{B64U, MAC_B64_LEN, MAC_LEN, MAX_TOKEN_LEN, VERSION_PREFIX, is_valid_kid};
-
-/// Largest payload a token within [`MAX_TOKEN_LEN`] can decode to.
-pub(super) const MAX_DECODED_LEN: usize = MAX_TOKEN_LEN / 4 * 3;
+use super::{MAC_B64_LEN, MAC_LEN, MAX_TOKEN_LEN, VERSION_PREFIX, is_valid_kid};
 
 /// A token whose shape is valid, nothing about it authenticated yet.
 #[derive(Debug)]
@@ -46,21 +41,114 @@ pub(super) fn split(token: &[u8]) -> Option<Parts<'_>> {
     let mut mac = [0u8; MAC_LEN];
     // Exactly 43 canonical characters decode to exactly 32 bytes; anything
     // shorter or longer is a truncated or padded MAC (GHSA-63x4-8g8c-vhww).
-    match B64U.decode_slice(mac_b64, &mut mac) {
-        Ok(MAC_LEN) => Some(Parts { kid, payload, mac }),
-        _ => None,
+    decode_canonical(mac_b64, &mut mac)?;
+    Some(Parts { kid, payload, mac })
+}
+
+/// The RFC 4648 §5 value of each url-safe alphabet byte, or `0xff`.
+// Evaluated at compile time: an out-of-range index fails the build, it
+// cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const B64U_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut i = 0;
+    while i < alphabet.len() {
+        // INVARIANT: i < 64, so both the index and the value are in range.
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decoded length of `len` base64url characters, or `None` for a length
+/// no encoder produces (`len % 4 == 1`).
+const fn decoded_len(len: usize) -> Option<usize> {
+    let tail = match len % 4 {
+        0 => 0,
+        2 => 1,
+        3 => 2,
+        _ => return None,
+    };
+    match (len / 4).checked_mul(3) {
+        Some(n) => n.checked_add(tail),
+        None => None,
     }
 }
 
-/// Decodes the payload canonically into `out`, returning the decoded
-/// length, or `None` for padding, a byte outside the url-safe alphabet,
-/// an impossible length or non-zero trailing bits.
-pub(super) fn decode_payload(payload: &[u8], out: &mut [u8; MAX_DECODED_LEN]) -> Option<usize> {
-    B64U.decode_slice(payload, out).ok()
+/// The decoded length of `input` if its length is one an encoder
+/// produces; the characters are not looked at.
+pub(super) const fn canonical_len(input: &[u8]) -> Option<usize> {
+    decoded_len(input.len())
+}
+
+/// The value of a url-safe alphabet byte, `0xff` for any other byte.
+fn value(b: u8) -> u8 {
+    B64U_VALUE.get(usize::from(b)).copied().unwrap_or(0xff)
+}
+
+/// Whether `input` is canonical unpadded base64url (SPEC §4): only the
+/// url-safe alphabet, a length an encoder produces, and zero unused
+/// trailing bits. Returns the decoded length.
+pub(super) fn canonical(input: &[u8]) -> Option<usize> {
+    let n = decoded_len(input.len())?;
+    // Branch-free over the body: any 0xff sets the high bit of `bad`.
+    let bad = input.iter().fold(0u8, |acc, &b| acc | value(b));
+    if bad & 0x80 != 0 || !trailing_bits_zero(input) {
+        return None;
+    }
+    Some(n)
+}
+
+/// Unused low bits of the last character: 4 when two characters remain
+/// (one byte), 2 when three remain (two bytes); they must be zero, or two
+/// encodings would carry one value (pallets/itsdangerous#28).
+fn trailing_bits_zero(input: &[u8]) -> bool {
+    let last = input.last().map_or(0, |&b| value(b));
+    match input.len() % 4 {
+        2 => last & 0x0f == 0,
+        3 => last & 0x03 == 0,
+        _ => true,
+    }
+}
+
+/// Decodes canonical unpadded base64url into `out` (which must be exactly
+/// the decoded length) in one pass, or `None` for anything [`canonical`]
+/// refuses.
+///
+/// The strict `base64` engine is the reference: a test checks the two
+/// agree on every short input, and the session properties on long ones.
+pub(super) fn decode_canonical(input: &[u8], out: &mut [u8]) -> Option<()> {
+    if decoded_len(input.len())? != out.len() || !trailing_bits_zero(input) {
+        return None;
+    }
+    let mut bad = 0u8;
+    let mut quads = input.chunks_exact(4);
+    let mut dst = out.chunks_exact_mut(3);
+    for (q, d) in (&mut quads).zip(&mut dst) {
+        let [a, b, c, e] = [q.first(), q.get(1), q.get(2), q.get(3)].map(|x| x.map_or(0xff, |&x| value(x)));
+        bad |= a | b | c | e;
+        let w = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(e);
+        d.copy_from_slice(&w.to_be_bytes()[1..]);
+    }
+    let rest = quads.remainder();
+    let d = dst.into_remainder();
+    let vals: [u8; 3] = [rest.first(), rest.get(1), rest.get(2)].map(|x| x.map_or(0, |&x| value(x)));
+    for v in vals.iter().take(rest.len()) {
+        bad |= v;
+    }
+    let w = u32::from(vals[0]) << 18 | u32::from(vals[1]) << 12 | u32::from(vals[2]) << 6;
+    for (slot, byte) in d.iter_mut().zip(w.to_be_bytes().into_iter().skip(1)) {
+        *slot = byte;
+    }
+    if bad & 0x80 != 0 { None } else { Some(()) }
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+
+    use super::super::B64U;
     use super::*;
 
     const MAC: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -107,15 +195,46 @@ mod tests {
     }
 
     #[test]
-    fn payload_decoding_is_canonical() {
-        let mut out = [0u8; MAX_DECODED_LEN];
-        assert_eq!(decode_payload(b"YWJj", &mut out), Some(3));
-        assert_eq!(decode_payload(b"YQ", &mut out), Some(1));
-        assert_eq!(decode_payload(b"YR", &mut out), None);
-        assert_eq!(decode_payload(b"YQ==", &mut out), None);
-        assert_eq!(decode_payload(b"Y", &mut out), None);
-        assert_eq!(decode_payload(b"+/+/", &mut out), None);
+    fn payload_check_is_canonical() {
+        assert_eq!(canonical(b"YWJj"), Some(3));
+        assert_eq!(canonical(b"YQ"), Some(1));
+        assert_eq!(canonical(b"YWI"), Some(2));
+        // Non-zero trailing bits (pallets/itsdangerous#28).
+        assert_eq!(canonical(b"YR"), None);
+        assert_eq!(canonical(b"YWJ"), None);
+        assert_eq!(canonical(b"YQ=="), None);
+        assert_eq!(canonical(b"Y"), None);
+        assert_eq!(canonical(b"+/+/"), None);
+        assert_eq!(canonical(b"YW\x00j"), None);
         let max = "A".repeat(MAX_TOKEN_LEN);
-        assert_eq!(decode_payload(max.as_bytes(), &mut out), Some(MAX_DECODED_LEN));
+        assert_eq!(canonical(max.as_bytes()), Some(MAX_TOKEN_LEN / 4 * 3));
+    }
+
+    #[test]
+    fn payload_check_agrees_with_the_strict_engine() {
+        // Every 1-4 character string over a sample of the alphabet and
+        // its neighbours: the fast check and the base64 engine agree.
+        let sample = b"AQRgw_-+/=.Zaz09";
+        let mut out = [0u8; 8];
+        let mut s = Vec::new();
+        for len in 1..=4u32 {
+            for mut n in 0..sample.len().pow(len) {
+                s.clear();
+                for _ in 0..len {
+                    s.push(sample[n % sample.len()]);
+                    n /= sample.len();
+                }
+                let engine = B64U.decode_slice(&s, &mut out).ok();
+                assert_eq!(canonical(&s), engine, "{:?}", String::from_utf8_lossy(&s));
+                if let Some(n) = engine {
+                    let mut ours = [0u8; 8];
+                    assert_eq!(decode_canonical(&s, &mut ours[..n]), Some(()));
+                    assert_eq!(ours[..n], out[..n]);
+                } else if let Some(n) = decoded_len(s.len()) {
+                    let mut ours = [0u8; 8];
+                    assert_eq!(decode_canonical(&s, &mut ours[..n]), None, "{:?}", String::from_utf8_lossy(&s));
+                }
+            }
+        }
     }
 }

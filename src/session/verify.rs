@@ -5,7 +5,7 @@ use core::fmt;
 use hmac::Mac;
 
 use super::claims::{self, Parsed};
-use super::token::{self, MAX_DECODED_LEN};
+use super::token;
 use super::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_LIFETIME_SECS, KeyRing, MAX_CLAIMS_LEN, MAX_KID_LEN};
 use crate::{DeploymentId, Email, Identity, TenantId, Timestamp, UserId};
 
@@ -322,8 +322,16 @@ fn verify_bytes(
 ) -> Result<VerifiedSession, VerifyError> {
     // 1. malformed
     let parts = token::split(token).ok_or(VerifyError::Malformed)?;
-    let mut decoded = [0u8; MAX_DECODED_LEN];
-    let len = token::decode_payload(parts.payload, &mut decoded).ok_or(VerifyError::Malformed)?;
+    // Decoding is not reading: the claims are decoded here, in the one
+    // pass that checks the base64, but nothing looks at them before the
+    // MAC verifies. A payload too long for valid claims is only checked.
+    let mut claims_buf = [0u8; MAX_CLAIMS_LEN];
+    let decoded_len = token::canonical_len(parts.payload).ok_or(VerifyError::Malformed)?;
+    let fits = match claims_buf.get_mut(..decoded_len) {
+        Some(out) => token::decode_canonical(parts.payload, out).map(|()| true),
+        None => token::canonical(parts.payload).map(|_| false),
+    }
+    .ok_or(VerifyError::Malformed)?;
 
     // 2. unknown_key
     let (key, is_primary) = ring.verifying_key(parts.kid, now).ok_or(VerifyError::UnknownKey)?;
@@ -335,7 +343,10 @@ fn verify_bytes(
     mac.verify_slice(&parts.mac).map_err(|_| VerifyError::BadSignature)?;
 
     // 4. bad_claims: claims longer than any valid ones cannot parse.
-    let raw = decoded.get(..len).filter(|c| c.len() <= MAX_CLAIMS_LEN).ok_or(VerifyError::BadClaims)?;
+    if !fits {
+        return Err(VerifyError::BadClaims);
+    }
+    let raw = claims_buf.get(..decoded_len).ok_or(VerifyError::BadClaims)?;
     let parsed = claims::parse(raw).ok_or(VerifyError::BadClaims)?;
     let (iat, exp) = (parsed.issued_at.unix_seconds(), parsed.expires_at.unix_seconds());
 
@@ -377,8 +388,6 @@ fn verify_bytes(
     } else {
         None
     };
-    let mut claims_buf = [0u8; MAX_CLAIMS_LEN];
-    claims_buf.iter_mut().zip(raw).for_each(|(d, s)| *d = *s);
     let mut kid = [0u8; MAX_KID_LEN];
     kid.iter_mut().zip(parts.kid).for_each(|(d, s)| *d = *s);
     Ok(VerifiedSession { claims: claims_buf, parsed, kid, kid_len: parts.kid.len(), reissue })
