@@ -102,9 +102,11 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
+    type Row<'a> = (&'a str, &'a [&'a [u8]], Result<&'a str, AuthorityError>);
+
     #[test]
     fn authority_table() {
-        let rows: &[(&str, &[&[u8]], Result<&str, AuthorityError>)] = &[
+        let rows: &[Row<'_>] = &[
             ("/", &[b"a.vendo.run"], Ok("a.vendo.run")),
             ("http://a.vendo.run/", &[], Ok("a.vendo.run")),
             ("http://A.vendo.run/", &[b"a.vendo.run"], Ok("a.vendo.run")),

@@ -5,7 +5,13 @@
 //! Each vector line is a SPEC §5 request plus an `"expect"` object holding
 //! the answer without its `"id"`. The runner must ignore the extra fields.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

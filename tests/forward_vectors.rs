@@ -11,7 +11,13 @@
 //! hand from the SPEC, not computed by the crate; tokens are signed by an
 //! HMAC written here from SPEC §4.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use std::path::PathBuf;
 

@@ -1,6 +1,12 @@
 //! Hostile `Host` values, each row naming what it stops (SPEC §2).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use vendo_isolation::{DeploymentSlug, HostError, HostForm, HostPolicy, TenantSlug};
 

@@ -8,7 +8,13 @@
 //! A line it cannot understand answers `{"id": …, "error": "bad_request"}`;
 //! the runner never stops early.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 mod common;
 mod forward;
