@@ -5,11 +5,6 @@
 //! all of them run the same validation, so holding a [`TenantId`] is proof
 //! that the check ran.
 
-use core::fmt;
-use core::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 /// Longest identifier accepted, in bytes (SPEC §1).
 pub const MAX_ID_LEN: usize = 64;
 /// Longest slug accepted, in bytes: one DNS label (SPEC §1, RFC 1035 §2.3.4).
@@ -152,6 +147,8 @@ pub(crate) const fn check_slug(kind: &'static str, s: &[u8]) -> Result<(), IdErr
     }
 }
 
+/// Declares a validated string newtype: private field, `validate` as the
+/// one rule, and every way in (`FromStr`, `TryFrom`, serde) through it.
 macro_rules! string_newtype {
     ($(#[$meta:meta])* $name:ident, $kind:literal, $check:ident) => {
         $(#[$meta])*
@@ -174,19 +171,19 @@ macro_rules! string_newtype {
             }
 
             /// Checks `s` against this type's rule without allocating.
-            pub const fn validate(s: &str) -> Result<(), IdError> {
+            pub const fn validate(s: &str) -> Result<(), $crate::IdError> {
                 $check($kind, s.as_bytes())
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_tuple(stringify!($name)).field(&self.0).finish()
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(&self.0)
             }
         }
@@ -197,24 +194,24 @@ macro_rules! string_newtype {
             }
         }
 
-        impl FromStr for $name {
-            type Err = IdError;
-            fn from_str(s: &str) -> Result<Self, IdError> {
+        impl ::core::str::FromStr for $name {
+            type Err = $crate::IdError;
+            fn from_str(s: &str) -> Result<Self, $crate::IdError> {
                 Self::validate(s)?;
                 Ok(Self(s.to_owned()))
             }
         }
 
         impl TryFrom<&str> for $name {
-            type Error = IdError;
-            fn try_from(s: &str) -> Result<Self, IdError> {
+            type Error = $crate::IdError;
+            fn try_from(s: &str) -> Result<Self, $crate::IdError> {
                 s.parse()
             }
         }
 
         impl TryFrom<String> for $name {
-            type Error = IdError;
-            fn try_from(s: String) -> Result<Self, IdError> {
+            type Error = $crate::IdError;
+            fn try_from(s: String) -> Result<Self, $crate::IdError> {
                 Self::validate(&s)?;
                 Ok(Self(s))
             }
@@ -238,20 +235,21 @@ macro_rules! string_newtype {
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Self::try_from(s).map_err(serde::de::Error::custom)
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as ::serde::Deserialize>::deserialize(d)?;
+                Self::try_from(s).map_err(<D::Error as ::serde::de::Error>::custom)
             }
         }
     };
 }
+pub(crate) use string_newtype;
 
 string_newtype!(
     /// The tenant that owns deployments, connections and credits.

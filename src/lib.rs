@@ -31,9 +31,9 @@ pub use attestation::{
 pub use authority::{AuthorityError, authority_of, request_authority};
 pub use cookies::{CookiePair, SessionCookieError, cookie_pairs, find_session_cookie};
 pub use credits::{
-    ApplySettlementError, BalanceError, MAX_MODEL_NAME_LEN, MicroCredits, ModelName, ModelPrice, ProviderId,
-    QuoteError, RateTable, RateTableBuilder, RateTableError, RateTableVersion, Reservation, ReservationId,
-    ReserveError, ReserveRequest, Settlement, SettlementKind, TOKENS_PER_PRICE_UNIT, TenantBalance, TopUpId,
+    ApplySettlementError, BalanceError, MAX_MODEL_NAME_LEN, MicroCredits, ModelName, ModelPrice, QuoteError, RateTable,
+    RateTableBuilder, RateTableError, RateTableVersion, Reservation, ReservationId, ReserveError, ReserveRequest,
+    Settlement, SettlementKind, TOKENS_PER_PRICE_UNIT, TenantBalance, TopUpId,
 };
 pub use headers::{
     ATTESTATION_HEADER, DEPLOYMENT_ID_HEADER, IDENTITY_HEADERS, InjectError, MANAGED_PREFIX, MAX_INJECTED_VALUE_LEN,

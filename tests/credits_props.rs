@@ -10,7 +10,7 @@
 #![allow(missing_docs)]
 
 use proptest::prelude::*;
-use vendo_isolation::testing::{model_name, model_price, provider_id, rate_table, reservation_id, top_up_id};
+use vendo_isolation::testing::{model_name, model_price, provider, rate_table, reservation_id, top_up_id};
 use vendo_isolation::*;
 
 const M: u128 = 1_000_000;
@@ -61,7 +61,7 @@ proptest! {
 
     /// Every row is priced as inserted; every other pair fails closed.
     #[test]
-    fn table_prices_its_rows_and_nothing_else(table in rate_table(8, 1 << 40), p in provider_id(), m in model_name()) {
+    fn table_prices_its_rows_and_nothing_else(table in rate_table(8, 1 << 40), p in provider(), m in model_name()) {
         for (provider, model, price) in table.iter() {
             prop_assert_eq!(table.price(provider, model), Ok(price));
         }
@@ -122,8 +122,8 @@ proptest! {
 
     /// Names round-trip through Display, `FromStr` and serde.
     #[test]
-    fn names_round_trip(p in provider_id(), m in model_name(), r in reservation_id(), t in top_up_id()) {
-        prop_assert_eq!(p.to_string().parse::<ProviderId>().unwrap(), p.clone());
+    fn names_round_trip(p in provider(), m in model_name(), r in reservation_id(), t in top_up_id()) {
+        prop_assert_eq!(p.to_string().parse::<Provider>().unwrap(), p.clone());
         prop_assert_eq!(m.to_string().parse::<ModelName>().unwrap(), m.clone());
         prop_assert_eq!(r.as_str().parse::<ReservationId>().unwrap(), r.clone());
         prop_assert_eq!(t.as_ref().parse::<TopUpId>().unwrap(), t.clone());

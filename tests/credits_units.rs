@@ -168,7 +168,7 @@ fn hostile_names_do_not_parse() {
     assert!("a".repeat(128).parse::<ModelName>().is_ok());
     assert!("anthropic.claude-3-haiku-20240307-v1:0".parse::<ModelName>().is_ok());
     assert!("claude-3-5-sonnet@20240620".parse::<ModelName>().is_ok());
-    assert!("open.ai".parse::<ProviderId>().is_err());
+    assert!("open.ai".parse::<Provider>().is_err());
     assert!("r 1".parse::<ReservationId>().is_err());
     assert!("".parse::<TopUpId>().is_err());
     assert!(serde_json::from_str::<ModelName>("\"gpt 4o\"").is_err());

@@ -18,7 +18,7 @@ mod money;
 mod rates;
 mod reservation;
 
-pub use money::{MAX_MODEL_NAME_LEN, MicroCredits, ModelName, ProviderId, ReservationId, TopUpId};
+pub use money::{MAX_MODEL_NAME_LEN, MicroCredits, ModelName, ReservationId, TopUpId};
 pub use rates::{
     ModelPrice, QuoteError, RateTable, RateTableBuilder, RateTableError, RateTableVersion, ReserveRequest,
     TOKENS_PER_PRICE_UNIT,

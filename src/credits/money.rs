@@ -1,9 +1,7 @@
 //! Integer money and the names prices and holds are keyed on.
 
 use core::fmt;
-use core::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::ids::{IdError, check_id};
 
@@ -126,88 +124,7 @@ pub(crate) const fn check_model(kind: &'static str, s: &[u8]) -> Result<(), IdEr
     Ok(())
 }
 
-macro_rules! name_newtype {
-    ($(#[$meta:meta])* $name:ident, $kind:literal, $check:ident) => {
-        $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Returns the value as a string slice.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            /// Checks `s` against this type's rule without allocating.
-            pub const fn validate(s: &str) -> Result<(), IdError> {
-                $check($kind, s.as_bytes())
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_tuple(stringify!($name)).field(&self.0).finish()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = IdError;
-            fn from_str(s: &str) -> Result<Self, IdError> {
-                Self::validate(s)?;
-                Ok(Self(s.to_owned()))
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = IdError;
-            fn try_from(s: &str) -> Result<Self, IdError> {
-                s.parse()
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = IdError;
-            fn try_from(s: String) -> Result<Self, IdError> {
-                Self::validate(&s)?;
-                Ok(Self(s))
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Self::try_from(s).map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-name_newtype!(
-    /// An upstream provider in the rate table: `openai`, `openrouter`.
-    ///
-    /// SPEC §1 identifier syntax (1–64 bytes of `[A-Za-z0-9_-]`),
-    /// compared byte for byte.
-    ProviderId, "provider id", check_id
-);
-name_newtype!(
+crate::ids::string_newtype!(
     /// A provider's model id, exactly as it is forwarded upstream.
     ///
     /// 1–128 bytes of `[A-Za-z0-9._:/@-]`, compared byte for byte with no
@@ -215,14 +132,14 @@ name_newtype!(
     /// cheap entry could price a request the provider routes to a dear one.
     ModelName, "model name", check_model
 );
-name_newtype!(
+crate::ids::string_newtype!(
     /// The idempotency key of a reservation, scoped to its tenant.
     ///
     /// SPEC §1 identifier syntax. The same id under two tenants names two
     /// unrelated reservations (see [`Ledger`](crate::Ledger)).
     ReservationId, "reservation id", check_id
 );
-name_newtype!(
+crate::ids::string_newtype!(
     /// The idempotency key of a top-up, scoped to its tenant.
     ///
     /// SPEC §1 identifier syntax.

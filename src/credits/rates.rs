@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::credits::money::{MicroCredits, ModelName, ProviderId};
+use crate::credits::money::{MicroCredits, ModelName};
+use crate::tenancy::Provider;
 
 /// Tokens a price is quoted per.
 pub const TOKENS_PER_PRICE_UNIT: u64 = 1_000_000;
@@ -128,7 +129,7 @@ impl RateTableError {
 /// concurrent requests from overspending (BerriAI/litellm#34732).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReserveRequest {
-    provider: ProviderId,
+    provider: Provider,
     model: ModelName,
     input_tokens: u64,
     max_output_tokens: u64,
@@ -136,12 +137,12 @@ pub struct ReserveRequest {
 
 impl ReserveRequest {
     /// A request for `model` at `provider`.
-    pub const fn new(provider: ProviderId, model: ModelName, input_tokens: u64, max_output_tokens: u64) -> Self {
+    pub const fn new(provider: Provider, model: ModelName, input_tokens: u64, max_output_tokens: u64) -> Self {
         Self { provider, model, input_tokens, max_output_tokens }
     }
 
     /// The provider.
-    pub const fn provider(&self) -> &ProviderId {
+    pub const fn provider(&self) -> &Provider {
         &self.provider
     }
 
@@ -183,7 +184,7 @@ impl ReserveRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateTable {
     version: RateTableVersion,
-    prices: BTreeMap<ProviderId, BTreeMap<ModelName, ModelPrice>>,
+    prices: BTreeMap<Provider, BTreeMap<ModelName, ModelPrice>>,
 }
 
 /// Collects prices for a new [`RateTable`]; consumed by
@@ -195,7 +196,7 @@ pub struct RateTableBuilder {
 
 impl RateTableBuilder {
     /// Adds one model's price. A pair given twice is an error.
-    pub fn insert(&mut self, provider: ProviderId, model: ModelName, price: ModelPrice) -> Result<(), RateTableError> {
+    pub fn insert(&mut self, provider: Provider, model: ModelName, price: ModelPrice) -> Result<(), RateTableError> {
         let models = self.table.prices.entry(provider).or_default();
         if models.contains_key(&model) {
             return Err(RateTableError::DuplicateModel);
@@ -220,7 +221,7 @@ impl RateTable {
     /// given twice.
     pub fn from_rows<I>(version: RateTableVersion, rows: I) -> Result<Self, RateTableError>
     where
-        I: IntoIterator<Item = (ProviderId, ModelName, ModelPrice)>,
+        I: IntoIterator<Item = (Provider, ModelName, ModelPrice)>,
     {
         let mut b = Self::builder(version);
         for (provider, model, price) in rows {
@@ -236,14 +237,14 @@ impl RateTable {
 
     /// The price of `model` at `provider`; a pair not in the table is
     /// [`QuoteError::UnknownModel`], never a zero price.
-    pub fn price(&self, provider: &ProviderId, model: &ModelName) -> Result<ModelPrice, QuoteError> {
+    pub fn price(&self, provider: &Provider, model: &ModelName) -> Result<ModelPrice, QuoteError> {
         self.prices.get(provider).and_then(|m| m.get(model)).copied().ok_or(QuoteError::UnknownModel)
     }
 
     /// The cost of a call that used `input_tokens` and `output_tokens`.
     pub fn cost(
         &self,
-        provider: &ProviderId,
+        provider: &Provider,
         model: &ModelName,
         input_tokens: u64,
         output_tokens: u64,
@@ -268,7 +269,7 @@ impl RateTable {
     }
 
     /// Every `(provider, model, price)` row, in byte order.
-    pub fn iter(&self) -> impl Iterator<Item = (&ProviderId, &ModelName, ModelPrice)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Provider, &ModelName, ModelPrice)> {
         self.prices.iter().flat_map(|(p, models)| models.iter().map(move |(m, price)| (p, m, *price)))
     }
 }

@@ -6,125 +6,48 @@
 //! and refuses them when their tenants differ, so a cross-tenant binding
 //! cannot be represented.
 
-use core::fmt;
-use core::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::ids::{BindingId, ConnectionId, DeploymentId, IdError, MAX_ID_LEN, TenantId};
 
 const PROVIDER_ALPHABET: &str = "[a-z0-9_-]";
 
-/// The external provider a connection holds credentials for, and the one a
-/// proxy adapter serves (`openai`, `notion`, `telegram`, …).
-///
-/// 1–64 bytes of `[a-z0-9_-]`, compared byte for byte. Lowercase only, and
-/// never lowercased for you: `OpenAI` is refused rather than silently
-/// matched, so the provider check cannot be bypassed by case.
-///
-/// ```
-/// use vendo_isolation::Provider;
-/// let p: Provider = "openai".parse()?;
-/// assert_eq!(p, "openai");
-/// assert!("OpenAI".parse::<Provider>().is_err());
-/// # Ok::<(), vendo_isolation::IdError>(())
-/// ```
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Provider(String);
-
-impl Provider {
-    /// Checks `s` against the provider rule without allocating.
-    pub const fn validate(s: &str) -> Result<(), IdError> {
-        let kind = "provider";
-        let b = s.as_bytes();
-        if b.is_empty() {
-            return Err(IdError::Empty { kind });
+/// SPEC §1 identifier syntax, lowercase only: 1–64 bytes of `[a-z0-9_-]`.
+pub(crate) const fn check_provider(kind: &'static str, b: &[u8]) -> Result<(), IdError> {
+    if b.is_empty() {
+        return Err(IdError::Empty { kind });
+    }
+    if b.len() > MAX_ID_LEN {
+        return Err(IdError::TooLong { kind, len: b.len(), max: MAX_ID_LEN });
+    }
+    let mut i = 0;
+    while let Some(&c) = b.split_at(i).1.first() {
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-') {
+            return Err(IdError::InvalidByte { kind, alphabet: PROVIDER_ALPHABET, offset: i });
         }
-        if b.len() > MAX_ID_LEN {
-            return Err(IdError::TooLong { kind, len: b.len(), max: MAX_ID_LEN });
-        }
-        let mut i = 0;
-        while let Some(&c) = b.split_at(i).1.first() {
-            if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-') {
-                return Err(IdError::InvalidByte { kind, alphabet: PROVIDER_ALPHABET, offset: i });
-            }
-            // INVARIANT: i < b.len() <= 64.
-            i = i.saturating_add(1);
-        }
-        Ok(())
+        // INVARIANT: i < b.len() <= 64.
+        i = i.saturating_add(1);
     }
-
-    /// Returns the value as a string slice.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+    Ok(())
 }
 
-impl fmt::Debug for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Provider").field(&self.0).finish()
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for Provider {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for Provider {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, IdError> {
-        Self::validate(s)?;
-        Ok(Self(s.to_owned()))
-    }
-}
-
-impl TryFrom<&str> for Provider {
-    type Error = IdError;
-    fn try_from(s: &str) -> Result<Self, IdError> {
-        s.parse()
-    }
-}
-
-impl TryFrom<String> for Provider {
-    type Error = IdError;
-    fn try_from(s: String) -> Result<Self, IdError> {
-        Self::validate(&s)?;
-        Ok(Self(s))
-    }
-}
-
-impl PartialEq<str> for Provider {
-    fn eq(&self, other: &str) -> bool {
-        self.0.as_bytes() == other.as_bytes()
-    }
-}
-
-impl PartialEq<&str> for Provider {
-    fn eq(&self, other: &&str) -> bool {
-        self.0.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Serialize for Provider {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Provider {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::try_from(s).map_err(serde::de::Error::custom)
-    }
-}
+crate::ids::string_newtype!(
+    /// The external provider a connection holds credentials for, and the one a
+    /// proxy adapter serves (`openai`, `notion`, `telegram`, …).
+    ///
+    /// 1–64 bytes of `[a-z0-9_-]`, compared byte for byte. Lowercase only, and
+    /// never lowercased for you: `OpenAI` is refused rather than silently
+    /// matched, so the provider check cannot be bypassed by case.
+    ///
+    /// ```
+    /// use vendo_isolation::Provider;
+    /// let p: Provider = "openai".parse()?;
+    /// assert_eq!(p, "openai");
+    /// assert!("OpenAI".parse::<Provider>().is_err());
+    /// # Ok::<(), vendo_isolation::IdError>(())
+    /// ```
+    Provider, "provider", check_provider
+);
 
 /// A deployment as the platform stores it: `deployments(id, tenant_id)`.
 ///

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use crate::testing::id_string;
-use crate::{MicroCredits, ModelName, ModelPrice, ProviderId, RateTable, RateTableVersion, ReservationId, TopUpId};
+use crate::{MicroCredits, ModelName, ModelPrice, RateTable, RateTableVersion, ReservationId, TopUpId};
 
 /// Any amount up to `max` micro-credits.
 pub fn micro_credits(max: u64) -> impl Strategy<Value = MicroCredits> {
@@ -27,7 +27,6 @@ macro_rules! name_strategy {
     };
 }
 
-name_strategy!(provider_id, ProviderId, id_string());
 name_strategy!(model_name, ModelName, model_name_string());
 name_strategy!(reservation_id, ReservationId, id_string());
 name_strategy!(top_up_id, TopUpId, id_string());
@@ -41,7 +40,7 @@ pub fn model_price(max: u64) -> impl Strategy<Value = ModelPrice> {
 /// A rate table of up to `max_rows` distinct models, prices up to
 /// `max_price`, any version.
 pub fn rate_table(max_rows: usize, max_price: u64) -> impl Strategy<Value = RateTable> {
-    (any::<u64>(), prop::collection::btree_map((provider_id(), model_name()), model_price(max_price), 0..=max_rows))
+    (any::<u64>(), prop::collection::btree_map((super::provider(), model_name()), model_price(max_price), 0..=max_rows))
         .prop_map(|(version, rows)| {
             RateTable::from_rows(RateTableVersion::new(version), rows.into_iter().map(|((p, m), price)| (p, m, price)))
                 .unwrap_or_else(|e| unreachable!("distinct keys cannot collide: {e}"))
