@@ -19,7 +19,8 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::path::PathBuf;
+#[path = "support/vectors.rs"]
+mod vectors;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -275,22 +276,9 @@ fn generate() -> Vec<Value> {
     v.0
 }
 
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/forward.jsonl")
-}
-
-fn render(lines: &[Value]) -> String {
-    lines.iter().map(|l| format!("{l}\n")).collect()
-}
-
 #[test]
 fn vectors_file_matches_generator() {
-    let text = render(&generate());
-    if std::env::var_os("REGENERATE_VECTORS").is_some_and(|v| v == "1") {
-        std::fs::write(path(), &text).unwrap();
-    }
-    let on_disk = std::fs::read_to_string(path()).unwrap_or_default();
-    assert!(on_disk == text, "tests/vectors/forward.jsonl is stale: rerun with REGENERATE_VECTORS=1");
+    vectors::check_or_regenerate("forward.jsonl", &generate());
 }
 
 #[test]

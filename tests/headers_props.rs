@@ -9,23 +9,14 @@
 )]
 #![allow(missing_docs)]
 
+#[path = "support/reference.rs"]
+mod reference;
+
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
+use reference::is_managed_name;
 use vendo_isolation::testing::{deployment_id, email, tenant_id, user_id};
 use vendo_isolation::{AttestationSecret, Identity, Timestamp, cookie_pairs, strip, strip_request};
-
-/// SPEC §3 collision key, written here independently of the library so the
-/// tests do not share its bugs.
-fn is_managed_name(name: &[u8]) -> bool {
-    let key: Vec<u8> = name
-        .iter()
-        .map(|&b| match b {
-            b'_' | b'.' => b'-',
-            _ => b.to_ascii_lowercase(),
-        })
-        .collect();
-    key.starts_with(b"x-vendo-")
-}
 
 const SESSION: &str = "__Host-vendo_session";
 

@@ -12,6 +12,10 @@
 )]
 #![allow(missing_docs)]
 
+#[path = "support/reference.rs"]
+mod reference;
+
+use reference::is_managed_name;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,19 +27,6 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vendo_isolation::{Identity, StripReport, strip};
-
-/// SPEC §3 collision key, written here independently of the library so the
-/// tests do not share its bugs.
-fn is_managed_name(name: &[u8]) -> bool {
-    let key: Vec<u8> = name
-        .iter()
-        .map(|&b| match b {
-            b'_' | b'.' => b'-',
-            _ => b.to_ascii_lowercase(),
-        })
-        .collect();
-    key.starts_with(b"x-vendo-")
-}
 
 type Seen = Arc<Mutex<Option<(HeaderMap, StripReport)>>>;
 

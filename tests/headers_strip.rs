@@ -10,21 +10,12 @@
 )]
 #![allow(missing_docs)]
 
-use http::{HeaderMap, HeaderName, HeaderValue};
-use vendo_isolation::{Identity, StripReport, strip, strip_request};
+#[path = "support/reference.rs"]
+mod reference;
 
-/// SPEC §3 collision key, written here independently of the library so the
-/// tests do not share its bugs.
-fn is_managed_name(name: &[u8]) -> bool {
-    let key: Vec<u8> = name
-        .iter()
-        .map(|&b| match b {
-            b'_' | b'.' => b'-',
-            _ => b.to_ascii_lowercase(),
-        })
-        .collect();
-    key.starts_with(b"x-vendo-")
-}
+use http::{HeaderMap, HeaderName, HeaderValue};
+use reference::is_managed_name;
+use vendo_isolation::{Identity, StripReport, strip, strip_request};
 
 const SESSION: &str = "__Host-vendo_session";
 

@@ -19,6 +19,10 @@ mod common;
 #[path = "../examples/conformance/strip.rs"]
 mod strip_op;
 
+#[path = "support/reference.rs"]
+mod reference;
+
+use reference::is_managed_name;
 use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -29,19 +33,6 @@ use vendo_isolation::strip;
 pub type Answer = Result<Value, String>;
 /// The runner's code for a request it cannot understand.
 pub const BAD_REQUEST: &str = "bad_request";
-
-/// SPEC §3 collision key, written here independently of the library so the
-/// tests do not share its bugs.
-fn is_managed_name(name: &[u8]) -> bool {
-    let key: Vec<u8> = name
-        .iter()
-        .map(|&b| match b {
-            b'_' | b'.' => b'-',
-            _ => b.to_ascii_lowercase(),
-        })
-        .collect();
-    key.starts_with(b"x-vendo-")
-}
 
 const VECTORS: &str = include_str!("vectors/strip.jsonl");
 

@@ -19,8 +19,10 @@
 )]
 #![allow(missing_docs)]
 
+#[path = "support/vectors.rs"]
+mod vectors;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use serde_json::Value;
 use vendo_isolation::{
@@ -43,22 +45,9 @@ fn generate() -> Vec<Value> {
     v.lines
 }
 
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sessions.jsonl")
-}
-
-fn render(lines: &[Value]) -> String {
-    lines.iter().map(|l| format!("{l}\n")).collect()
-}
-
 #[test]
 fn vectors_file_matches_generator() {
-    let text = render(&generate());
-    if std::env::var_os("REGENERATE_VECTORS").is_some_and(|v| v == "1") {
-        std::fs::write(path(), &text).unwrap();
-    }
-    let on_disk = std::fs::read_to_string(path()).unwrap();
-    assert!(on_disk == text, "tests/vectors/sessions.jsonl is stale: rerun with REGENERATE_VECTORS=1");
+    vectors::check_or_regenerate("sessions.jsonl", &generate());
 }
 
 /// The request as the library sees it, or `bad_request`.
@@ -111,7 +100,7 @@ fn answer(req: &Value) -> Value {
 
 #[test]
 fn checked_in_vectors_replay_through_the_library() {
-    let text = std::fs::read_to_string(path()).unwrap();
+    let text = std::fs::read_to_string(vectors::path("sessions.jsonl")).unwrap();
     let mut failures = Vec::new();
     for line in text.lines() {
         let req: Value = serde_json::from_str(line).unwrap();
