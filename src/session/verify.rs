@@ -234,10 +234,9 @@ impl VerifiedSession {
     }
 
     /// The typed identity, allocating one string per id (four in all).
-    ///
-    /// INVARIANT: every field passed its type's validation in
-    /// [`claims::parse`] and the buffer is immutable since.
     pub fn identity(&self) -> Identity {
+        // INVARIANT: every field passed its type's validation in
+        // `claims::parse` and the buffer is immutable since.
         Identity::from_verified(
             TenantId::from_validated(self.tenant_id()),
             DeploymentId::from_validated(self.deployment_id()),
