@@ -315,3 +315,51 @@ fn roundtrip_edges() {
         roundtrip_props::check(case);
     }
 }
+
+#[test]
+fn hosts_match_the_spec_reference() {
+    let policy = vendo_isolation::HostPolicy::default();
+    let rows: &[&[u8]] = &[
+        b"acme-crm.vendo.run",
+        b"Acme-CRM.vendo.run:443",
+        b"crm.acme.vendo.run.",
+        // Port edge values: none, zero, too long, leading zeros.
+        b"acme-crm.vendo.run:",
+        b"acme-crm.vendo.run:0",
+        b"acme-crm.vendo.run:65536",
+        b"acme-crm.vendo.run:00080",
+        b"acme-crm.vendo.run:443.",
+        // Suffix confusion (not at a label boundary) and the apex itself.
+        b"evilvendo.run",
+        b"VENDO.RUN.",
+        // IP literals and all-digit names.
+        b"[::1]",
+        b"1.2.3.4",
+        b"123.vendo.run",
+        // Userinfo, percent-encoding, non-ASCII, NUL.
+        b"evil@acme-crm.vendo.run",
+        b"acme%2dcrm.vendo.run",
+        "acmé.vendo.run".as_bytes(),
+        b"acme-crm.vendo.run\0",
+        // IDNA-reserved `--`, edge hyphens, underscores.
+        b"xn--acme.vendo.run",
+        b"-acme.vendo.run",
+        b"acme_crm.vendo.run",
+        // Depth, empty labels, two trailing dots.
+        b"a.b.c.vendo.run",
+        b"a..vendo.run",
+        b"acme-crm.vendo.run..",
+        // Reserved labels in any case; reserved names are fine as legacy.
+        b"ADMIN.vendo.run",
+        b"admin.acme.vendo.run",
+        b"",
+        b".",
+    ];
+    for host in rows {
+        let ours = policy
+            .parse(host)
+            .map(|k| (k.as_str().to_owned(), k.form() == vendo_isolation::HostForm::Legacy))
+            .map_err(|e| e.code());
+        assert_eq!(ours, reference::parse_host(host), "{:?}", String::from_utf8_lossy(host));
+    }
+}

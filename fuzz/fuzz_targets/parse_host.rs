@@ -1,13 +1,17 @@
-//! `HostPolicy::parse`: a success re-formats to the same route key, and the
-//! lowercase, upper-case, trailing-dot and port spellings of the same host
-//! agree with it.
+//! `HostPolicy::parse`: the same answer as a SPEC §2 reference (route key,
+//! form, or first failing step's code); a success re-formats to the same
+//! route key, and the lowercase, upper-case, trailing-dot and port
+//! spellings of the same host agree with it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use vendo_isolation::{HostForm, HostPolicy};
+use vendo_isolation_fuzz::reference;
 
 fuzz_target!(|data: &[u8]| {
     let policy = HostPolicy::default();
+    let ours = policy.parse(data).map(|k| (k.as_str().to_owned(), k.form() == HostForm::Legacy)).map_err(|e| e.code());
+    assert_eq!(ours, reference::parse_host(data), "host {:?}", String::from_utf8_lossy(data));
     let key = match policy.parse(data) {
         Ok(key) => key,
         Err(e) => {

@@ -387,6 +387,85 @@ pub fn verify(
     Ok(Accepted { claims: c, kid: key.kid.clone(), reissue })
 }
 
+/// SPEC §2 default reserved labels.
+pub const RESERVED: [&str; 15] = [
+    "www",
+    "api",
+    "app",
+    "admin",
+    "auth",
+    "login",
+    "static",
+    "assets",
+    "cdn",
+    "status",
+    "docs",
+    "mail",
+    "openai-proxy",
+    "credentials",
+    "proxy",
+];
+
+/// SPEC §1 slug syntax.
+pub fn valid_slug(s: &[u8]) -> bool {
+    (1..=63).contains(&s.len())
+        && s.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && s.first() != Some(&b'-')
+        && s.last() != Some(&b'-')
+        && !s.windows(2).any(|w| w == b"--")
+}
+
+/// SPEC §2 steps 1-8 under apex `vendo.run` and the default reserved set:
+/// the lowercase route key and whether it is legacy, or the code.
+pub fn parse_host(host: &[u8]) -> Result<(String, bool), &'static str> {
+    const INVALID: &str = "invalid_host";
+    // 1. optional `:N`, 1-5 digits, 1-65535.
+    let name = match host.iter().position(|b| *b == b':') {
+        None => host,
+        Some(i) => {
+            let port = &host[i + 1..];
+            if !(1..=5).contains(&port.len()) || !port.iter().all(u8::is_ascii_digit) {
+                return Err(INVALID);
+            }
+            let value: u32 = std::str::from_utf8(port).unwrap().parse().unwrap();
+            if !(1..=65_535).contains(&value) {
+                return Err(INVALID);
+            }
+            &host[..i]
+        }
+    };
+    // 2. one trailing dot; 3. case-insensitive, reported lowercase.
+    let name = name.strip_suffix(b".").unwrap_or(name).to_ascii_lowercase();
+    // 4. what can never be a hostname this proxy serves.
+    let labels: Vec<&[u8]> = name.split(|b| *b == b'.').collect();
+    let bad_label =
+        |l: &&[u8]| l.is_empty() || l.len() > 63 || !l.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+    if name.is_empty() || name.len() > 253 || labels.iter().any(bad_label) {
+        return Err(INVALID);
+    }
+    if labels.iter().all(|l| l.iter().all(u8::is_ascii_digit)) {
+        return Err(INVALID);
+    }
+    // 5. the apex at a label boundary; 6. how many labels are left of it.
+    if name == b"vendo.run" {
+        return Err("apex");
+    }
+    let sub = name.strip_suffix(b".vendo.run").ok_or("not_under_apex")?;
+    let sub: Vec<&[u8]> = sub.split(|b| *b == b'.').collect();
+    if sub.len() > 2 {
+        return Err("too_deep");
+    }
+    // 7. slugs; 8. reserved single-level labels.
+    if !sub.iter().all(|l| valid_slug(l)) {
+        return Err("invalid_label");
+    }
+    let key = String::from_utf8(sub.join(&b'.')).unwrap();
+    if sub.len() == 1 && RESERVED.contains(&key.as_str()) {
+        return Err("reserved");
+    }
+    Ok((key, sub.len() == 2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
