@@ -262,6 +262,10 @@ fn has_session_cookie(value: &HeaderValue, name: &[u8]) -> bool {
     cookie_pairs(value.as_bytes()).any(|p| p.name == name)
 }
 
+/// How many kept cookie pairs a rewrite notes on the stack; a browser
+/// rarely sends more.
+const KEPT_ON_STACK: usize = 16;
+
 /// SPEC §3 step 3.
 fn strip_session_cookie(headers: &mut HeaderMap, name: &[u8], report: &mut StripReport) {
     rewrite_values(
@@ -269,30 +273,42 @@ fn strip_session_cookie(headers: &mut HeaderMap, name: &[u8], report: &mut Strip
         COOKIE,
         |value| has_session_cookie(value, name),
         |value| {
-            if !has_session_cookie(value, name) {
-                return Rewrite::Keep;
-            }
-            let (mut len, mut kept) = (0usize, 0usize);
+            // One pass counts the session cookies and notes the pairs that
+            // stay; only a value with more pairs than the stack holds is
+            // split a second time to re-join them.
+            let mut kept_raw: [&[u8]; KEPT_ON_STACK] = [&[]; KEPT_ON_STACK];
+            let (mut len, mut kept, mut sessions) = (0usize, 0usize, 0usize);
             for pair in cookie_pairs(value.as_bytes()) {
                 if pair.name == name {
-                    report.session_cookies = report.session_cookies.saturating_add(1);
+                    sessions = sessions.saturating_add(1);
                 } else {
+                    if let Some(slot) = kept_raw.get_mut(kept) {
+                        *slot = pair.raw;
+                    }
                     let sep = if kept == 0 { 0 } else { 2 };
                     len = len.saturating_add(pair.raw.len()).saturating_add(sep);
                     kept = kept.saturating_add(1);
                 }
             }
+            if sessions == 0 {
+                return Rewrite::Keep;
+            }
+            report.session_cookies = report.session_cookies.saturating_add(sessions);
             if kept == 0 {
                 return Rewrite::Drop;
             }
             // Exact capacity: `HeaderValue::try_from(Vec)` then takes the
             // buffer without reallocating.
             let mut joined = Vec::with_capacity(len);
-            for pair in cookie_pairs(value.as_bytes()).filter(|p| p.name != name) {
+            let mut push = |raw: &[u8]| {
                 if !joined.is_empty() {
                     joined.extend_from_slice(b"; ");
                 }
-                joined.extend_from_slice(pair.raw);
+                joined.extend_from_slice(raw);
+            };
+            match kept_raw.get(..kept) {
+                Some(noted) => noted.iter().for_each(|raw| push(raw)),
+                None => cookie_pairs(value.as_bytes()).filter(|p| p.name != name).for_each(|p| push(p.raw)),
             }
             // INVARIANT: trimmed pieces of a valid value joined by "; " are
             // valid; were they not, dropping the header still removes the
@@ -341,6 +357,20 @@ mod tests {
         let r = strip(&mut h, "s").into_report();
         assert_eq!(values(&h, "connection"), ["close, Upgrade"]);
         assert_eq!(r.removed_connection_tokens(), ["x_vendo_a"]);
+    }
+
+    #[test]
+    fn many_cookies_are_rejoined_past_the_stack_notes() {
+        // More kept pairs than KEPT_ON_STACK: the second pass re-joins them
+        // in the same order.
+        for n in [KEPT_ON_STACK - 1, KEPT_ON_STACK, KEPT_ON_STACK + 1, 3 * KEPT_ON_STACK] {
+            let pairs: Vec<String> = (0..n).map(|i| format!("c{i}={i}")).collect();
+            let value = format!("{}; s=tok; {}", pairs[..n / 2].join("; "), pairs[n / 2..].join(";"));
+            let mut h = map(&[("cookie", &value)]);
+            let r = strip(&mut h, "s").into_report();
+            assert_eq!(values(&h, "cookie"), [pairs.join("; ").as_str()], "{n}");
+            assert_eq!(r.session_cookies_removed(), 1);
+        }
     }
 
     #[test]
