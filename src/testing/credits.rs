@@ -20,9 +20,7 @@ macro_rules! name_strategy {
     ($fn:ident, $ty:ty, $inner:expr) => {
         #[doc = concat!("Any valid [`", stringify!($ty), "`].")]
         pub fn $fn() -> impl Strategy<Value = $ty> {
-            $inner.prop_map(|s| {
-                <$ty>::try_from(s).unwrap_or_else(|e| unreachable!("strategy built an invalid value: {e}"))
-            })
+            $inner.prop_filter_map("invalid value", |s| <$ty>::try_from(s).ok())
         }
     };
 }
@@ -41,8 +39,8 @@ pub fn model_price(max: u64) -> impl Strategy<Value = ModelPrice> {
 /// `max_price`, any version.
 pub fn rate_table(max_rows: usize, max_price: u64) -> impl Strategy<Value = RateTable> {
     (any::<u64>(), prop::collection::btree_map((super::provider(), model_name()), model_price(max_price), 0..=max_rows))
-        .prop_map(|(version, rows)| {
+        .prop_filter_map("colliding rows", |(version, rows)| {
             RateTable::from_rows(RateTableVersion::new(version), rows.into_iter().map(|((p, m), price)| (p, m, price)))
-                .unwrap_or_else(|e| unreachable!("distinct keys cannot collide: {e}"))
+                .ok()
         })
 }

@@ -33,24 +33,20 @@ pub fn session_times() -> impl Strategy<Value = (Timestamp, Timestamp)> {
 /// maximum, so it verifies under `VerifyOptions::default()` at any `now`
 /// in `issued_at..expires_at`.
 pub fn session_claims() -> impl Strategy<Value = SessionClaims> {
-    (tenant_id(), deployment_id(), user_id(), email(), session_times()).prop_map(|(t, d, u, e, (iat, exp))| {
-        SessionClaims::new(t, d, u, e, iat, exp).unwrap_or_else(|e| unreachable!("strategy built bad claims: {e}"))
-    })
+    (tenant_id(), deployment_id(), user_id(), email(), session_times())
+        .prop_filter_map("invalid claims", |(t, d, u, e, (iat, exp))| SessionClaims::new(t, d, u, e, iat, exp).ok())
 }
 
 /// A ring of 1 to [`MAX_RING_KEYS`] keys with distinct ids, none retired;
 /// the first is primary.
 pub fn key_ring() -> impl Strategy<Value = KeyRing> {
-    prop::collection::btree_map(kid_string(), key_secret(), 1..=MAX_RING_KEYS).prop_map(|keys| {
-        let mut keys = keys.into_iter().map(|(kid, secret)| {
-            SessionKey::new(&kid, &secret).unwrap_or_else(|e| unreachable!("strategy built a bad key: {e}"))
-        });
-        let first = keys.next().unwrap_or_else(|| unreachable!("at least one key"));
-        let mut ring = KeyRing::new(first);
+    prop::collection::btree_map(kid_string(), key_secret(), 1..=MAX_RING_KEYS).prop_filter_map("invalid ring", |keys| {
+        let mut keys = keys.into_iter().map(|(kid, secret)| SessionKey::new(&kid, &secret));
+        let mut ring = KeyRing::new(keys.next()?.ok()?);
         for key in keys {
-            ring.add_verify_only(key, None).unwrap_or_else(|e| unreachable!("distinct kids, at most 8: {e}"));
+            ring.add_verify_only(key.ok()?, None).ok()?;
         }
-        ring
+        Some(ring)
     })
 }
 

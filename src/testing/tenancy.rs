@@ -8,14 +8,13 @@ use crate::{ComputeProvider, Connection, Deployment, DeploymentId, Manifest, Pro
 
 /// Any valid [`Provider`].
 pub fn provider() -> impl Strategy<Value = Provider> {
-    "[a-z0-9_-]{1,64}"
-        .prop_map(|s| Provider::try_from(s).unwrap_or_else(|e| unreachable!("strategy built an invalid provider: {e}")))
+    "[a-z0-9_-]{1,64}".prop_filter_map("invalid provider", |s| Provider::try_from(s).ok())
 }
 
 /// A provider from a small set, so that equal providers are common.
 pub fn common_provider() -> impl Strategy<Value = Provider> {
     prop::sample::select(&["openai", "notion", "telegram"][..])
-        .prop_map(|s| Provider::try_from(s).unwrap_or_else(|e| unreachable!("{e}")))
+        .prop_filter_map("invalid provider", |s| Provider::try_from(s).ok())
 }
 
 /// A tenant from a small set that includes two ids differing only by
@@ -23,7 +22,7 @@ pub fn common_provider() -> impl Strategy<Value = Provider> {
 pub fn common_tenant() -> impl Strategy<Value = TenantId> {
     prop_oneof![
         3 => prop::sample::select(&["acme", "Acme", "t_b"][..])
-            .prop_map(|s| TenantId::try_from(s).unwrap_or_else(|e| unreachable!("{e}"))),
+            .prop_filter_map("invalid tenant", |s| TenantId::try_from(s).ok()),
         1 => tenant_id(),
     ]
 }
@@ -69,8 +68,6 @@ pub fn plannable_manifest() -> impl Strategy<Value = Manifest> {
 /// A deployment whose id is short enough to plan
 /// ([`crate::MAX_PLANNABLE_DEPLOYMENT_ID_LEN`]).
 pub fn plannable_deployment() -> impl Strategy<Value = Deployment> {
-    ("[A-Za-z0-9_-]{1,45}", common_tenant()).prop_map(|(id, t)| {
-        let id = DeploymentId::try_from(id).unwrap_or_else(|e| unreachable!("strategy built an invalid id: {e}"));
-        Deployment::new(id, t)
-    })
+    ("[A-Za-z0-9_-]{1,45}", common_tenant())
+        .prop_filter_map("invalid id", |(id, t)| Some(Deployment::new(DeploymentId::try_from(id).ok()?, t)))
 }
