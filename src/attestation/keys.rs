@@ -96,7 +96,8 @@ impl AttestationSecret {
     /// The 32-byte key of one deployment:
     /// `HMAC-SHA256(secret, "vendo-attestation-key-v1" %x00 deployment_id)`.
     pub fn deployment_key(&self, deployment: &DeploymentId) -> DeploymentKey {
-        DeploymentKey { kid: self.kid.clone(), deployment: deployment.clone(), key: self.derive(deployment) }
+        let key = self.derive(deployment);
+        DeploymentKey { kid: self.kid.clone(), deployment: deployment.clone(), keyed: keyed_mac(&key), key }
     }
 
     /// The derivation itself, without allocating.
@@ -131,6 +132,9 @@ pub struct DeploymentKey {
     kid: String,
     deployment: DeploymentId,
     key: [u8; DEPLOYMENT_KEY_LEN],
+    // The HMAC key schedule, computed once: verifying a request clones it
+    // instead of re-keying.
+    keyed: Hmac<Sha256>,
 }
 
 impl fmt::Debug for DeploymentKey {
@@ -150,7 +154,7 @@ impl DeploymentKey {
             return Err(AttestationKeyError::InvalidKeyId);
         }
         let key = <[u8; DEPLOYMENT_KEY_LEN]>::try_from(key).map_err(|_| AttestationKeyError::BadKeyLength)?;
-        Ok(Self { kid: kid.to_owned(), deployment, key })
+        Ok(Self { kid: kid.to_owned(), deployment, keyed: keyed_mac(&key), key })
     }
 
     /// The key id attestations under this key carry.
@@ -169,7 +173,7 @@ impl DeploymentKey {
     }
 
     pub(crate) fn mac(&self) -> Hmac<Sha256> {
-        keyed_mac(&self.key)
+        self.keyed.clone()
     }
 }
 
