@@ -17,12 +17,12 @@ use std::fmt;
 use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 
-use crate::attestation::AttestationSecret;
+use crate::attestation::{AttestationSecret, AttestationSigner};
 use crate::authority::{AuthorityError, request_authority};
-use crate::headers::{InjectError, StripReport, strip, strip_request};
+use crate::headers::{InjectError, StripReport, Stripped, strip, strip_request};
 use crate::hosts::{HostError, HostPolicy, RouteEntry, RouteKey};
 use crate::session::{
-    KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionRequestError, VerifiedSession, VerifyOptions,
+    KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionRequestError, VerifiedSession, VerifyError, VerifyOptions,
     verify_session_cookie,
 };
 use crate::timestamp::Timestamp;
@@ -78,10 +78,10 @@ impl DenyReason {
                 StatusCode::BAD_REQUEST
             }
             Self::Host(_) | Self::NotFound | Self::RouteMismatch => StatusCode::NOT_FOUND,
-            Self::Session(e) => match e.code() {
-                "wrong_tenant" | "wrong_deployment" => StatusCode::FORBIDDEN,
-                _ => StatusCode::UNAUTHORIZED,
-            },
+            Self::Session(SessionRequestError::Token(VerifyError::WrongTenant | VerifyError::WrongDeployment)) => {
+                StatusCode::FORBIDDEN
+            }
+            Self::Session(_) => StatusCode::UNAUTHORIZED,
             Self::Inject(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -274,20 +274,8 @@ impl Gate {
                 .map_err(DenyReason::from)
                 .and_then(|authority| self.decide(authority, &parts.headers, entry, now))
         };
-        let stripped = strip_request(parts, &self.cookie_name);
-        let session = match decision {
-            Ok(session) => session,
-            Err(reason) => return Err(Denial { reason, report: stripped.into_report() }),
-        };
         let signer = self.attestation.as_ref().map(|s| s.signer(now));
-        let values = [session.tenant_id(), session.deployment_id(), session.user_id(), session.email()];
-        match stripped.inject_verified(values, signer.as_ref()) {
-            Ok(report) => Ok(Admitted { session, report }),
-            // INVARIANT: inject leaves the map stripped and without
-            // identity on error; the report is lost with `stripped`, so
-            // the denial carries an empty one.
-            Err(e) => Err(Denial { reason: e.into(), report: StripReport::default() }),
-        }
+        finish(decision, strip_request(parts, &self.cookie_name), signer.as_ref())
     }
 
     /// Step 2 over a bare header map and the `Host` value, for callers that
@@ -301,16 +289,7 @@ impl Gate {
         now: Timestamp,
     ) -> Result<Admitted, Denial> {
         let decision = self.decide(host, headers, entry, now);
-        let stripped = strip(headers, &self.cookie_name);
-        let session = match decision {
-            Ok(session) => session,
-            Err(reason) => return Err(Denial { reason, report: stripped.into_report() }),
-        };
-        let values = [session.tenant_id(), session.deployment_id(), session.user_id(), session.email()];
-        match stripped.inject_verified(values, None) {
-            Ok(report) => Ok(Admitted { session, report }),
-            Err(e) => Err(Denial { reason: e.into(), report: StripReport::default() }),
-        }
+        finish(decision, strip(headers, &self.cookie_name), None)
     }
 
     /// Everything that can refuse a request, in SPEC §5 `forward` order,
@@ -335,5 +314,53 @@ impl Gate {
             &self.verify,
         )?;
         Ok(session)
+    }
+}
+
+/// The common tail of both admits: the request is already stripped, so a
+/// denial forwards nothing in the namespace; an admission injects the
+/// verified session's values.
+fn finish(
+    decision: Result<VerifiedSession, DenyReason>,
+    stripped: Stripped<'_>,
+    signer: Option<&AttestationSigner<'_>>,
+) -> Result<Admitted, Denial> {
+    let session = match decision {
+        Ok(session) => session,
+        Err(reason) => return Err(Denial { reason, report: stripped.into_report() }),
+    };
+    let values = [session.tenant_id(), session.deployment_id(), session.user_id(), session.email()];
+    match stripped.inject_verified(values, signer) {
+        Ok(report) => Ok(Admitted { session, report }),
+        // INVARIANT: inject leaves the map stripped and without identity
+        // on error; the report went with `stripped`, so the denial
+        // carries an empty one.
+        Err(e) => Err(Denial { reason: e.into(), report: StripReport::default() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SessionCookieError;
+
+    #[test]
+    fn every_reason_maps_to_its_status() {
+        let rows: [(DenyReason, u16); 11] = [
+            (AuthorityError::DuplicateHost.into(), 400),
+            (HostError::InvalidHost.into(), 400),
+            (HostError::TooDeep.into(), 400),
+            (HostError::NotUnderApex.into(), 404),
+            (HostError::Reserved.into(), 404),
+            (DenyReason::NotFound, 404),
+            (DenyReason::RouteMismatch, 404),
+            (SessionRequestError::from(SessionCookieError::DuplicateSession).into(), 401),
+            (SessionRequestError::from(VerifyError::Expired).into(), 401),
+            (SessionRequestError::from(VerifyError::WrongTenant).into(), 403),
+            (SessionRequestError::from(VerifyError::WrongDeployment).into(), 403),
+        ];
+        for (reason, status) in rows {
+            assert_eq!(reason.status().as_u16(), status, "{}", reason.code());
+        }
     }
 }
