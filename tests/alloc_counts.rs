@@ -105,7 +105,13 @@ fn full_admit_stays_within_six_allocations() {
     let cookie = format!("{SESSION_COOKIE_NAME}={token}; theme=dark; _ga=GA1.2.1234567890.1700000000");
     let plain = Gate::new(ring());
     let attesting = Gate::new(ring()).with_attestation(AttestationSecret::new("a1", &[7; 32]).unwrap());
-    for (gate, spoof, budget) in [(&plain, false, 6), (&attesting, false, 6), (&attesting, true, 6)] {
+    // Exact counts, so a new allocation shows up here before it eats the
+    // budget: the re-joined Cookie value and one shared buffer (2) for the
+    // injected values; with attestation the 20-header map grows (2); a
+    // spoofed request adds the report of what was removed (1).
+    let cases =
+        [("plain", &plain, false, 3), ("attested", &attesting, false, 5), ("attested, spoofed", &attesting, true, 6)];
+    for (label, gate, spoof, expected) in cases {
         let mut parts = browser_request(&cookie, spoof);
         let (admitted, n) = count(|| {
             let found = gate.route_key(&parts).map(|k| k.as_str() == "acme-crm").unwrap();
@@ -113,14 +119,8 @@ fn full_admit_stays_within_six_allocations() {
         });
         let admitted = admitted.unwrap();
         assert_eq!(admitted.report().is_spoofing(), spoof);
-        println!("admit (attestation: {}, spoofed: {spoof}): {n} allocations", gate_attests(gate));
-        if !spoof {
-            assert!(n <= budget, "admit made {n} allocations, budget {budget}");
-        }
+        assert_eq!(n, expected, "admit ({label}) allocations");
+        assert!(n <= 6, "admit ({label}) made {n} allocations, budget 6");
         assert_eq!(parts.headers["x-vendo-user-id"], "u_01HZX3P5VW");
     }
-}
-
-fn gate_attests(gate: &Gate) -> bool {
-    format!("{gate:?}").contains("attestation: Some")
 }
