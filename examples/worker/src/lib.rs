@@ -27,7 +27,7 @@ use std::cell::RefCell;
 
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, Request};
-use vendo_isolation::{AttestationSecret, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, Timestamp};
+use vendo_isolation::{AttestationSecret, DenyReason, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, Timestamp};
 
 #[derive(Default)]
 struct State {
@@ -83,7 +83,10 @@ fn configure(text: &str) -> Option<Gate> {
 fn route_key(gate: &Gate, host: &str) -> (i32, String) {
     match gate.hosts().parse(host) {
         Ok(key) => (OK, key.as_str().to_owned()),
-        Err(e) => (DENIED, format!("{} {}", if e.code() == "invalid_host" { 400 } else { 404 }, e.code())),
+        Err(e) => {
+            let reason = DenyReason::from(e);
+            (DENIED, format!("{} {}", reason.status().as_u16(), reason.code()))
+        }
     }
 }
 
@@ -198,6 +201,8 @@ mod tests {
         assert_eq!(call(vendo_configure, &format!("session k1 {key}\nattest a1 {}\n", "07".repeat(32))).0, OK);
         assert_eq!(call(vendo_route_key, "Acme-CRM.vendo.run:443"), (OK, "acme-crm".to_owned()));
         assert_eq!(call(vendo_route_key, "admin.vendo.run"), (DENIED, "404 reserved".to_owned()));
+        // Same statuses as the gate's denials, not a second mapping.
+        assert_eq!(call(vendo_route_key, "xn--a.vendo.run"), (DENIED, "400 invalid_label".to_owned()));
         let request = "now 1700000000\nmethod GET\ntarget /x\nroute t_1 d_1 acme crm\nhost: acme-crm.vendo.run\nx-vendo-user-id: evil\n";
         assert_eq!(call(vendo_admit, request), (DENIED, "401 no_session".to_owned()));
         assert_eq!(call(vendo_admit, "garbage").0, BAD_INPUT);
