@@ -67,6 +67,33 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     chunks.remainder().iter().position(|&b| b == needle).map(|i| offset.saturating_add(i))
 }
 
+/// Whether `needle` occurs in `hay`, ASCII case-insensitively. An empty
+/// needle occurs everywhere.
+pub(crate) fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((first, rest)) = needle.split_first() else { return true };
+    hay.iter().enumerate().any(|(i, b)| {
+        b.eq_ignore_ascii_case(first)
+            && hay
+                .get(i.saturating_add(1)..)
+                .and_then(|t| t.get(..rest.len()))
+                .is_some_and(|t| t.eq_ignore_ascii_case(rest))
+    })
+}
+
+impl CookiePair<'_> {
+    /// Whether the proxy removes this pair as a session cookie (SPEC §3
+    /// step 3): its name is exactly `session`, or its name or value holds
+    /// `session` anywhere, ASCII case-insensitively. Parsers that also split
+    /// on `,` or whitespace (Python's `http.cookies`, RFC 2109) would read
+    /// `a=1 __Host-vendo_session=x` as a session cookie the proxy never
+    /// verified.
+    pub fn mentions(&self, session: &[u8]) -> bool {
+        self.name == session
+            || contains_ignore_ascii_case(self.name, session)
+            || self.value.is_some_and(|v| contains_ignore_ascii_case(v, session))
+    }
+}
+
 /// Iterates over the pairs of one `Cookie` header value.
 ///
 /// The value is split on `;`; each pair is trimmed of spaces and tabs;
@@ -186,6 +213,17 @@ mod tests {
         // A byte just above the needle must not be taken for it (borrow).
         assert_eq!(find_byte(&[0x3c, 0x3b, 0, 0, 0, 0, 0, 0], b';'), Some(1));
         assert_eq!(find_byte(&[0x01, 0x00, 0x3b, 0x3b, 0, 0, 0, 0], 0), Some(1));
+    }
+
+    #[test]
+    fn contains_ignores_ascii_case_only() {
+        assert!(contains_ignore_ascii_case(b"a=1 __HOST-vendo_SESSION=x", b"__Host-vendo_session"));
+        assert!(contains_ignore_ascii_case(b"abc", b"abc"));
+        assert!(contains_ignore_ascii_case(b"abc", b""));
+        assert!(!contains_ignore_ascii_case(b"ab", b"abc"));
+        assert!(!contains_ignore_ascii_case(b"xabx", b"abc"));
+        // Only ASCII letters fold: the Kelvin sign is not `k`.
+        assert!(!contains_ignore_ascii_case("\u{212a}ey".as_bytes(), b"key"));
     }
 
     #[test]

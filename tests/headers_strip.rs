@@ -203,13 +203,18 @@ fn session_cookie_alone_drops_the_cookie_header() {
 }
 
 #[test]
-fn session_cookie_name_is_case_sensitive() {
-    // SPEC §3: exact comparison. `__host-vendo_session` is another cookie;
-    // the session verifier will not read it either.
-    let mut h = raw(&[(b"cookie", b"__host-vendo_session=x; __Host-vendo_session_2=y")]);
+fn session_cookie_lookalikes_are_removed() {
+    // SPEC §3 step 3: the session is looked up by exact name only, but a
+    // pair whose name or value holds the name in any case is removed too;
+    // a framework that folds case or splits on spaces or `,` (Python's
+    // `http.cookies`) would read it as a session the proxy never verified.
+    let mut h = raw(&[(
+        b"cookie",
+        b"__host-vendo_session=x; __Host-vendo_session_2=y; a=1 __Host-vendo_session=z; b=2, __HOST-VENDO_SESSION=w; keep=1",
+    )]);
     let r = strip_all(&mut h);
-    assert_eq!(values(&h, "cookie"), [b"__host-vendo_session=x; __Host-vendo_session_2=y"]);
-    assert!(!r.session_cookie_removed());
+    assert_eq!(values(&h, "cookie"), [b"keep=1"]);
+    assert_eq!(r.session_cookies_removed(), 4);
 }
 
 #[test]

@@ -7,17 +7,15 @@
 //! a `Cookie` value, is kept.
 
 use serde_json::{Value, json};
+use vendo_isolation::SESSION_COOKIE_NAME;
 
 use crate::Answer;
 use crate::common::{header_list, header_map, opt_str_field};
 
-/// SPEC §4's default session cookie name.
-const DEFAULT_SESSION_COOKIE: &str = "__Host-vendo_session";
-
 /// Answers one `strip` request.
 pub fn run(req: &Value) -> Answer {
     let mut headers = header_map(req, "headers")?;
-    let cookie = opt_str_field(req, "session_cookie")?.unwrap_or(DEFAULT_SESSION_COOKIE);
+    let cookie = opt_str_field(req, "session_cookie")?.unwrap_or(SESSION_COOKIE_NAME);
     // The report is for operators; the op answers only the headers.
     let _report = vendo_isolation::strip(&mut headers, cookie).into_report();
     Ok(json!({ "headers": header_list(&headers) }))

@@ -102,6 +102,18 @@ pub fn group(fields: &[Field]) -> Grouped {
     g
 }
 
+/// Whether `needle` occurs in `hay`, ASCII case-insensitively.
+pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    let (hay, needle) = (hay.to_ascii_lowercase(), needle.to_ascii_lowercase());
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
+/// SPEC §3 step 3: the pair is the session cookie (exact name), or its
+/// name or value holds the session cookie's name, ASCII case-insensitively.
+fn names_session(p: &Pair<'_>, cookie_name: &[u8]) -> bool {
+    p.name == cookie_name || contains_ci(p.name, cookie_name) || p.value.is_some_and(|v| contains_ci(v, cookie_name))
+}
+
 /// What SPEC §3 steps 1-3 leave, and what they removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct StripOutcome {
@@ -141,13 +153,13 @@ pub fn strip(fields: &[Field], cookie_name: &[u8]) -> StripOutcome {
             }
         } else if n.as_slice() == b"cookie" {
             let pairs = cookie_pairs(v);
-            let hits = pairs.iter().filter(|p| p.name == cookie_name).count();
+            let hits = pairs.iter().filter(|p| names_session(p, cookie_name)).count();
             if hits == 0 {
                 out.fields.push((n.clone(), v.clone()));
                 continue;
             }
             out.session_cookies += hits;
-            let kept: Vec<&[u8]> = pairs.iter().filter(|p| p.name != cookie_name).map(|p| p.raw).collect();
+            let kept: Vec<&[u8]> = pairs.iter().filter(|p| !names_session(p, cookie_name)).map(|p| p.raw).collect();
             if !kept.is_empty() {
                 out.fields.push((n.clone(), kept.join(&b"; "[..])));
             }

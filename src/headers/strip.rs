@@ -42,7 +42,9 @@ impl StripReport {
         &self.connection_tokens
     }
 
-    /// How many session cookies were removed from `Cookie` headers.
+    /// How many cookie pairs were removed from `Cookie` headers as session
+    /// cookies: the exact name, or a name or value that holds it anywhere
+    /// (ASCII case-insensitive, SPEC §3 step 3).
     pub const fn session_cookies_removed(&self) -> usize {
         self.session_cookies
     }
@@ -149,7 +151,7 @@ pub fn strip_request<'a>(parts: &'a mut Parts, session_cookie: &str) -> Stripped
 }
 
 /// What to do with one value of a multi-valued header.
-enum Rewrite {
+pub(super) enum Rewrite {
     Keep,
     Replace(HeaderValue),
     Drop,
@@ -158,7 +160,7 @@ enum Rewrite {
 /// Applies `rewrite` to every value of `name`, keeping the order of the
 /// values that remain. `dirty` must return true for every value `rewrite`
 /// would not keep, so clean maps are only read.
-fn rewrite_values(
+pub(super) fn rewrite_values(
     headers: &mut HeaderMap,
     name: HeaderName,
     dirty: impl Fn(&HeaderValue) -> bool,
@@ -246,20 +248,29 @@ fn strip_connection(headers: &mut HeaderMap, report: &mut StripReport) {
 
 /// SPEC §3 step 2.
 fn strip_namespace(headers: &mut HeaderMap, report: &mut StripReport) {
+    (report.headers, report.header_fields) = remove_managed(headers);
+}
+
+/// Removes every header whose collision key starts with `x-vendo-`;
+/// returns the distinct names removed, in map order, and how many fields
+/// they had. Reads only, and allocates nothing, when there is none.
+pub(super) fn remove_managed(headers: &mut HeaderMap) -> (Vec<HeaderName>, usize) {
     if !headers.keys().any(|n| is_managed_name(n.as_str().as_bytes())) {
-        return;
+        return (Vec::new(), 0);
     }
-    report.headers = headers.keys().filter(|n| is_managed_name(n.as_str().as_bytes())).cloned().collect();
-    for name in &report.headers {
+    let names: Vec<HeaderName> = headers.keys().filter(|n| is_managed_name(n.as_str().as_bytes())).cloned().collect();
+    let mut fields = 0usize;
+    for name in &names {
         if let Entry::Occupied(entry) = headers.entry(name) {
             let (_, drain) = entry.remove_entry_mult();
-            report.header_fields = report.header_fields.saturating_add(drain.count());
+            fields = fields.saturating_add(drain.count());
         }
     }
+    (names, fields)
 }
 
 fn has_session_cookie(value: &HeaderValue, name: &[u8]) -> bool {
-    cookie_pairs(value.as_bytes()).any(|p| p.name == name)
+    cookie_pairs(value.as_bytes()).any(|p| p.mentions(name))
 }
 
 /// How many kept cookie pairs a rewrite notes on the stack; a browser
@@ -279,7 +290,7 @@ fn strip_session_cookie(headers: &mut HeaderMap, name: &[u8], report: &mut Strip
             let mut kept_raw: [&[u8]; KEPT_ON_STACK] = [&[]; KEPT_ON_STACK];
             let (mut len, mut kept, mut sessions) = (0usize, 0usize, 0usize);
             for pair in cookie_pairs(value.as_bytes()) {
-                if pair.name == name {
+                if pair.mentions(name) {
                     sessions = sessions.saturating_add(1);
                 } else {
                     if let Some(slot) = kept_raw.get_mut(kept) {
@@ -308,7 +319,7 @@ fn strip_session_cookie(headers: &mut HeaderMap, name: &[u8], report: &mut Strip
             };
             match kept_raw.get(..kept) {
                 Some(noted) => noted.iter().for_each(|raw| push(raw)),
-                None => cookie_pairs(value.as_bytes()).filter(|p| p.name != name).for_each(|p| push(p.raw)),
+                None => cookie_pairs(value.as_bytes()).filter(|p| !p.mentions(name)).for_each(|p| push(p.raw)),
             }
             // INVARIANT: trimmed pieces of a valid value joined by "; " are
             // valid; were they not, dropping the header still removes the
