@@ -3,9 +3,12 @@
 //! The decisions are pure: the caller looks up what its store holds under
 //! the key ([`LabelHolder`]) and applies the [`RouteOp`]s it gets back in
 //! one transaction. A label is refused when it is reserved, held by another
-//! deployment, too long once joined, or tombstoned by another tenant: a
-//! freed label may be reclaimed only by the tenant that held it, so a
-//! renamed deployment's old hostname can never start serving a stranger.
+//! deployment, too long once joined, tombstoned by another tenant (a freed
+//! label may be reclaimed only by the tenant that held it, so a renamed
+//! deployment's old hostname can never start serving a stranger), or equal
+//! to the tenant slug of a legacy host ([`LegacyUse`]): `acme-corp.{apex}`
+//! would be the parent domain of `wiki.acme-corp.{apex}`, and a browser lets
+//! a parent set cookies for its children.
 
 use std::fmt;
 
@@ -32,6 +35,20 @@ pub enum LabelHolder {
     },
 }
 
+/// Whether a single-level label is the tenant slug of a legacy host: the
+/// caller's answer from its store (live legacy routes and their
+/// tombstones), as [`LabelHolder`] is for the label itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LegacyUse {
+    /// No legacy host `{deployment}.{label}.{apex}` exists.
+    None,
+    /// Some legacy host `{deployment}.{label}.{apex}` exists, so
+    /// `{label}.{apex}` would be its parent domain (SPEC §2
+    /// `shadows_legacy`).
+    TenantSlug,
+}
+
 /// Why a hostname cannot be assigned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -48,6 +65,10 @@ pub enum AssignError {
     /// Another tenant freed the label; only it may reclaim it.
     #[error("label was freed by another tenant")]
     Tombstoned,
+    /// The label is the tenant slug of a legacy host, whose parent domain
+    /// it would become (SPEC §2).
+    #[error("label is the parent domain of a legacy host")]
+    ShadowsLegacy,
     /// The key given does not rebuild from the entry's slugs.
     #[error("route key does not match the entry")]
     RouteMismatch,
@@ -64,6 +85,7 @@ impl AssignError {
             Self::TooLong => "too_long",
             Self::Taken => "taken",
             Self::Tombstoned => "tombstoned",
+            Self::ShadowsLegacy => "shadows_legacy",
             Self::RouteMismatch => "route_mismatch",
             Self::OwnerChanged => "owner_changed",
         }
@@ -128,25 +150,32 @@ impl RouteChange {
 
 impl HostPolicy {
     /// Decides whether `entry` may take the single-level `key`, given what
-    /// the store holds under it.
+    /// the store holds under it and whether it is a legacy tenant slug.
     ///
     /// Build `key` with [`HostPolicy::single_level_key`], look up its
-    /// holder, then call this. Re-assigning a label to the deployment that
-    /// already holds it changes nothing.
+    /// holder and its [`LegacyUse`], then call this. Re-assigning a label to
+    /// the deployment that already holds it changes nothing. Checks, in
+    /// order: the key rebuilds from the entry, the label's holder, then
+    /// `shadows_legacy`.
     ///
     /// ```
-    /// use vendo_isolation::{AssignError, HostPolicy, LabelHolder, RouteEntry, RouteOp};
+    /// use vendo_isolation::{AssignError, HostPolicy, LabelHolder, LegacyUse, RouteEntry, RouteOp};
     /// let policy = HostPolicy::default();
     /// let entry = RouteEntry {
     ///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,
     ///     tenant_slug: "acme".parse()?, deployment_slug: "crm".parse()?,
     /// };
     /// let key = policy.single_level_key(&entry.tenant_slug, &entry.deployment_slug)?;
-    /// let change = policy.assign(&entry, &key, &LabelHolder::Free)?;
+    /// let change = policy.assign(&entry, &key, &LabelHolder::Free, LegacyUse::None)?;
     /// assert!(matches!(change.ops(), [RouteOp::Write(..)]));
     ///
     /// let stranger = LabelHolder::Tombstoned { tenant_id: "t_2".parse()? };
-    /// assert_eq!(policy.assign(&entry, &key, &stranger), Err(AssignError::Tombstoned));
+    /// assert_eq!(policy.assign(&entry, &key, &stranger, LegacyUse::None), Err(AssignError::Tombstoned));
+    /// // `wiki.acme-crm.vendo.run` exists: `acme-crm.vendo.run` would be its parent.
+    /// assert_eq!(
+    ///     policy.assign(&entry, &key, &LabelHolder::Free, LegacyUse::TenantSlug),
+    ///     Err(AssignError::ShadowsLegacy),
+    /// );
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn assign(
@@ -154,28 +183,37 @@ impl HostPolicy {
         entry: &RouteEntry,
         key: &RouteKey<'_>,
         holder: &LabelHolder,
+        legacy: LegacyUse,
     ) -> Result<RouteChange, AssignError> {
         let expected = self.single_level_key(&entry.tenant_slug, &entry.deployment_slug)?;
         if expected.as_str() != key.as_str() || key.check_entry(entry).is_err() {
             return Err(AssignError::RouteMismatch);
         }
-        match holder {
+        let change = match holder {
             LabelHolder::Held { deployment_id, tenant_id }
                 if *deployment_id == entry.deployment_id && *tenant_id == entry.tenant_id =>
             {
-                Ok(RouteChange { ops: Vec::new() })
+                RouteChange { ops: Vec::new() }
             }
-            LabelHolder::Held { .. } => Err(AssignError::Taken),
-            LabelHolder::Tombstoned { tenant_id } if *tenant_id != entry.tenant_id => Err(AssignError::Tombstoned),
+            LabelHolder::Held { .. } => return Err(AssignError::Taken),
+            LabelHolder::Tombstoned { tenant_id } if *tenant_id != entry.tenant_id => {
+                return Err(AssignError::Tombstoned);
+            }
             LabelHolder::Tombstoned { .. } | LabelHolder::Free => {
-                Ok(RouteChange { ops: vec![RouteOp::Write(expected, entry.clone())] })
+                RouteChange { ops: vec![RouteOp::Write(expected, entry.clone())] }
             }
+        };
+        // Checked even when the label is already this deployment's: a
+        // legacy host restored under it later must not stay nested.
+        match legacy {
+            LegacyUse::None => Ok(change),
+            LegacyUse::TenantSlug => Err(AssignError::ShadowsLegacy),
         }
     }
 
     /// Decides a rename: the route moves from `old_key` (where `current` is
     /// stored) to the single-level key of `renamed`, given what the store
-    /// holds under that new key.
+    /// holds under that new key and whether it is a legacy tenant slug.
     ///
     /// The change removes the old route, tombstones the old key for the same
     /// tenant, and writes the new route, so the old hostname stops resolving
@@ -183,7 +221,7 @@ impl HostPolicy {
     /// tenant. `renamed` must keep the tenant and deployment ids.
     ///
     /// ```
-    /// use vendo_isolation::{HostPolicy, LabelHolder, RouteEntry, RouteOp};
+    /// use vendo_isolation::{HostPolicy, LabelHolder, LegacyUse, RouteEntry, RouteOp};
     /// let policy = HostPolicy::default();
     /// let current = RouteEntry {
     ///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,
@@ -192,7 +230,7 @@ impl HostPolicy {
     /// let old_key = policy.parse("acme-crm.vendo.run")?.into_owned();
     /// let renamed = RouteEntry { deployment_slug: "sales".parse()?, ..current.clone() };
     /// let new_key = policy.single_level_key(&renamed.tenant_slug, &renamed.deployment_slug)?;
-    /// let change = policy.rename(&old_key, &current, &renamed, &new_key, &LabelHolder::Free)?;
+    /// let change = policy.rename(&old_key, &current, &renamed, &new_key, &LabelHolder::Free, LegacyUse::None)?;
     /// assert!(matches!(change.ops(), [RouteOp::Remove(_), RouteOp::Tombstone(..), RouteOp::Write(..)]));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -203,12 +241,13 @@ impl HostPolicy {
         renamed: &RouteEntry,
         new_key: &RouteKey<'_>,
         new_key_holder: &LabelHolder,
+        new_key_legacy: LegacyUse,
     ) -> Result<RouteChange, AssignError> {
         if current.tenant_id != renamed.tenant_id || current.deployment_id != renamed.deployment_id {
             return Err(AssignError::OwnerChanged);
         }
         old_key.check_entry(current).map_err(|_| AssignError::RouteMismatch)?;
-        let assigned = self.assign(renamed, new_key, new_key_holder)?;
+        let assigned = self.assign(renamed, new_key, new_key_holder, new_key_legacy)?;
         if old_key.as_str() == new_key.as_str() {
             // Same label: at most the entry's slugs are rewritten in place.
             return Ok(RouteChange { ops: vec![RouteOp::Write(old_key.clone().into_owned(), renamed.clone())] });

@@ -23,7 +23,7 @@ mod timestamp;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use assign::{AssignError, LabelHolder, RouteChange, RouteOp};
+pub use assign::{AssignError, LabelHolder, LegacyUse, RouteChange, RouteOp};
 pub use attestation::{
     AttestationError, AttestationKeyError, AttestationSecret, AttestationSigner, AttestationVerifier, AttestedIdentity,
     DEPLOYMENT_KEY_LEN, DeploymentKey, MAX_ATTESTATION_KID_LEN, MIN_ATTESTATION_SECRET_LEN, RequestTarget, TargetError,
@@ -36,9 +36,11 @@ pub use credits::{
     Settlement, SettlementKind, TOKENS_PER_PRICE_UNIT, TenantBalance, TopUpId,
 };
 pub use headers::{
-    ATTESTATION_HEADER, DEPLOYMENT_ID_HEADER, IDENTITY_HEADERS, InjectError, MANAGED_PREFIX, MAX_INJECTED_VALUE_LEN,
-    StripReport, Stripped, TENANT_ID_HEADER, USER_EMAIL_HEADER, USER_ID_HEADER, collision_key, is_managed_name, strip,
-    strip_request,
+    ATTESTATION_HEADER, CookieRemoval, CrossSiteRequest, DEPLOYMENT_ID_HEADER, IDENTITY_HEADERS, InjectError,
+    MANAGED_PREFIX, MAX_INJECTED_VALUE_LEN, RemovedCookie, ResponseReport, ResponseVerdict, SEC_FETCH_DEST,
+    SEC_FETCH_MODE, SEC_FETCH_SITE, SET_COOKIE2, StripReport, Stripped, TENANT_ID_HEADER, USER_EMAIL_HEADER,
+    USER_ID_HEADER, check_request_site, collision_key, filter_response, is_managed_name, response_header_verdict,
+    strip, strip_request,
 };
 pub use hosts::{
     DEFAULT_APEX, DEFAULT_RESERVED, HostError, HostForm, HostFormatError, HostPolicy, HostPolicyError, MAX_LABEL_LEN,

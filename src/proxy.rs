@@ -5,6 +5,8 @@
 //! 2. [`Gate::admit`]: from the entry it found (or none), the request and
 //!    `now`, either an [`Admitted`] request (stripped, identity injected,
 //!    attested) or a [`Denial`] with the status to answer.
+//! 3. [`Gate::filter_response`]: the tool's response headers, before they
+//!    are relayed to the browser (SPEC §3.3).
 //!
 //! Step 2 re-derives the route key from the same request instead of
 //! trusting the caller to pass the right one, so the entry is always checked
@@ -15,11 +17,14 @@
 use std::fmt;
 
 use http::request::Parts;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 
 use crate::attestation::{AttestationSecret, AttestationSigner};
 use crate::authority::{AuthorityError, request_authority};
-use crate::headers::{InjectError, StripReport, Stripped, strip, strip_request};
+use crate::headers::{
+    CrossSiteRequest, InjectError, ResponseReport, StripReport, Stripped, check_request_site, filter_response, strip,
+    strip_request,
+};
 use crate::hosts::{HostError, HostPolicy, RouteEntry, RouteKey};
 use crate::session::{
     KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionRequestError, VerifiedSession, VerifyError, VerifyOptions,
@@ -44,6 +49,10 @@ pub enum DenyReason {
     /// The store's entry does not rebuild the host (404).
     #[error("route entry does not match the host")]
     RouteMismatch,
+    /// Another deployment's page (or an opaque origin) started the request
+    /// (403, SPEC §3.2).
+    #[error(transparent)]
+    CrossSite(#[from] CrossSiteRequest),
     /// No valid session for this deployment (401), or a session for another
     /// tenant or deployment (403).
     #[error(transparent)]
@@ -62,6 +71,7 @@ impl DenyReason {
             Self::Host(e) => e.code(),
             Self::NotFound => "not_found",
             Self::RouteMismatch => "route_mismatch",
+            Self::CrossSite(e) => e.code(),
             Self::Session(e) => e.code(),
             Self::Inject(e) => e.code(),
         }
@@ -69,8 +79,9 @@ impl DenyReason {
 
     /// The status a proxy should answer: 400 for a host that can never
     /// name a deployment, 404 for an unknown, mismatched, reserved or
-    /// foreign host, 401 for a missing or invalid session, 403 for a valid
-    /// session of another tenant or deployment.
+    /// foreign host, 403 for a request another deployment's page started,
+    /// 401 for a missing or invalid session, 403 for a valid session of
+    /// another tenant or deployment.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Authority(_) => StatusCode::BAD_REQUEST,
@@ -78,6 +89,7 @@ impl DenyReason {
                 StatusCode::BAD_REQUEST
             }
             Self::Host(_) | Self::NotFound | Self::RouteMismatch => StatusCode::NOT_FOUND,
+            Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::Session(SessionRequestError::Token(VerifyError::WrongTenant | VerifyError::WrongDeployment)) => {
                 StatusCode::FORBIDDEN
             }
@@ -263,39 +275,64 @@ impl Gate {
     /// Step 2: admit or deny the request, given the entry the caller found
     /// under [`Gate::route_key`] (or `None`).
     ///
-    /// Checks in SPEC §5 `forward` order (host, route, route match,
-    /// session cookie, session) and, whatever the answer, strips the
-    /// request first (SPEC §3 steps 1–3). When admitted, inserts the
-    /// verified identity and, with an attestation secret, the attestation.
+    /// Decides in SPEC §5 `forward` order (host, route, route match, the
+    /// request's site, session cookie, session) on the request as received,
+    /// then strips it (SPEC §3 steps 1–3) whatever the answer, so a
+    /// [`Denial`] leaves nothing of the namespace nor the session cookie in
+    /// `parts`. When admitted, inserts the verified identity and, with an
+    /// attestation secret, the attestation.
     pub fn admit(&self, parts: &mut Parts, entry: Option<&RouteEntry>, now: Timestamp) -> Result<Admitted, Denial> {
         let decision = {
             let parts = &*parts;
             request_authority(parts)
                 .map_err(DenyReason::from)
-                .and_then(|authority| self.decide(authority, &parts.headers, entry, now))
+                .and_then(|authority| self.decide(&parts.method, authority, &parts.headers, entry, now))
         };
         let signer = self.attestation.as_ref().map(|s| s.signer(now));
         finish(decision, strip_request(parts, &self.cookie_name), signer.as_ref())
     }
 
-    /// Step 2 over a bare header map and the `Host` value, for callers that
-    /// do not hold `http::request::Parts`. Adds no attestation (it needs
-    /// the method and target); otherwise identical to [`Gate::admit`].
+    /// Step 2 over the method, a bare header map and the request's host,
+    /// for callers that do not hold `http::request::Parts`. Adds no
+    /// attestation (it needs the target). The caller vouches that `host` is
+    /// the request's one authority; [`Gate::admit`] derives it instead.
     pub fn admit_headers(
         &self,
+        method: &Method,
         host: &str,
         headers: &mut HeaderMap,
         entry: Option<&RouteEntry>,
         now: Timestamp,
     ) -> Result<Admitted, Denial> {
-        let decision = self.decide(host, headers, entry, now);
+        let decision = self.decide(method, host, headers, entry, now);
         finish(decision, strip(headers, &self.cookie_name), None)
+    }
+
+    /// Step 3: filters a tool's response headers before the proxy relays
+    /// them (SPEC §3.3), with this gate's session cookie name; see
+    /// [`filter_response`]. Alert on [`ResponseReport::is_tampering`].
+    ///
+    /// ```
+    /// use vendo_isolation::*;
+    /// let gate = Gate::new(KeyRing::new(SessionKey::new("k1", &[42; 32])?));
+    /// let mut response = http::Response::builder()
+    ///     .header("set-cookie", "planted=1; Domain=vendo.run")
+    ///     .header("set-cookie", "cart=3; Path=/; Secure")
+    ///     .body(())?;
+    /// let report = gate.filter_response(response.headers_mut());
+    /// assert_eq!(response.headers()["set-cookie"], "cart=3; Path=/; Secure");
+    /// assert_eq!(report.removed_cookies()[0].name(), "planted");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn filter_response(&self, headers: &mut HeaderMap) -> ResponseReport {
+        filter_response(headers, &self.cookie_name)
     }
 
     /// Everything that can refuse a request, in SPEC §5 `forward` order,
     /// reading the headers only.
     fn decide(
         &self,
+        method: &Method,
         host: &str,
         headers: &HeaderMap,
         entry: Option<&RouteEntry>,
@@ -304,6 +341,7 @@ impl Gate {
         let key = self.hosts.parse(host)?;
         let entry = entry.ok_or(DenyReason::NotFound)?;
         key.check_entry(entry).map_err(|_| DenyReason::RouteMismatch)?;
+        check_request_site(method, host, headers)?;
         let session = verify_session_cookie(
             headers,
             &self.cookie_name,
@@ -346,7 +384,7 @@ mod tests {
 
     #[test]
     fn every_reason_maps_to_its_status() {
-        let rows: [(DenyReason, u16); 11] = [
+        let rows: [(DenyReason, u16); 13] = [
             (AuthorityError::DuplicateHost.into(), 400),
             (HostError::InvalidHost.into(), 400),
             (HostError::TooDeep.into(), 400),
@@ -354,6 +392,8 @@ mod tests {
             (HostError::Reserved.into(), 404),
             (DenyReason::NotFound, 404),
             (DenyReason::RouteMismatch, 404),
+            (CrossSiteRequest::FetchSite.into(), 403),
+            (CrossSiteRequest::Origin.into(), 403),
             (SessionRequestError::from(SessionCookieError::DuplicateSession).into(), 401),
             (SessionRequestError::from(VerifyError::Expired).into(), 401),
             (SessionRequestError::from(VerifyError::WrongTenant).into(), 403),

@@ -12,7 +12,7 @@ use core::fmt;
 use core::str::FromStr;
 use std::collections::BTreeMap;
 
-use crate::assign::{AssignError, LabelHolder, RouteChange, RouteOp};
+use crate::assign::{AssignError, LabelHolder, LegacyUse, RouteChange, RouteOp};
 use crate::hosts::{HostPolicy, RouteEntry, RouteKey};
 use crate::ids::{DeploymentId, TenantId};
 
@@ -207,6 +207,13 @@ impl RoutingTable {
         }
     }
 
+    /// Whether `label` is the tenant slug of a legacy key the table holds,
+    /// live or tombstoned (a tombstoned legacy key can be restored).
+    pub fn legacy_use(&self, label: &str) -> LegacyUse {
+        let nested = self.slots.values().any(|(k, _)| k.legacy_parts().is_some_and(|(_, tenant)| tenant == label));
+        if nested { LegacyUse::TenantSlug } else { LegacyUse::None }
+    }
+
     /// Every live route with its key, in key order.
     pub fn routes(&self) -> impl Iterator<Item = (&RouteKey<'static>, &Route)> {
         self.slots.values().filter_map(|(k, s)| match s {
@@ -219,7 +226,7 @@ impl RoutingTable {
     pub fn assign(&mut self, entry: RouteEntry, upstream: Upstream) -> Result<RouteKey<'static>, RoutingError> {
         let key =
             self.policy.single_level_key(&entry.tenant_slug, &entry.deployment_slug).map_err(AssignError::from)?;
-        let change = self.policy.assign(&entry, &key, &self.holder(&key))?;
+        let change = self.policy.assign(&entry, &key, &self.holder(&key), self.legacy_use(key.as_str()))?;
         self.apply(&change, &upstream)?;
         Ok(key)
     }
@@ -231,7 +238,8 @@ impl RoutingTable {
         let current = self.resolve(old_key).ok_or(RoutingError::NotFound)?.clone();
         let new_key =
             self.policy.single_level_key(&renamed.tenant_slug, &renamed.deployment_slug).map_err(AssignError::from)?;
-        let change = self.policy.rename(old_key, &current.entry, &renamed, &new_key, &self.holder(&new_key))?;
+        let legacy = self.legacy_use(new_key.as_str());
+        let change = self.policy.rename(old_key, &current.entry, &renamed, &new_key, &self.holder(&new_key), legacy)?;
         self.apply(&change, &current.upstream)?;
         Ok(new_key)
     }
@@ -240,9 +248,14 @@ impl RoutingTable {
     /// (`{deployment_slug}.{tenant_slug}`). New hostnames are single-level
     /// only; this exists so a harness can hold the legacy deployments the
     /// platform still serves. The same holder rules apply: the key must be
-    /// free, tombstoned by the entry's tenant, or already the entry's.
+    /// free, tombstoned by the entry's tenant, or already the entry's; and
+    /// no live single-level route may be its parent domain
+    /// (`shadows_legacy`).
     pub fn restore_legacy(&mut self, entry: RouteEntry, upstream: Upstream) -> Result<RouteKey<'static>, RoutingError> {
         let key = self.policy.legacy_key(&entry.tenant_slug, &entry.deployment_slug).map_err(AssignError::from)?;
+        if matches!(self.slots.get(entry.tenant_slug.as_str()), Some((_, Slot::Live(_)))) {
+            return Err(RoutingError::Assign(AssignError::ShadowsLegacy));
+        }
         let op = RouteOp::Write(key.clone(), entry);
         self.apply_ops(core::slice::from_ref(&op), &upstream).map_err(|e| match e {
             RoutingError::StaleChange => match self.holder(&key) {

@@ -43,7 +43,7 @@ fn run(input: &str) -> Vec<Value> {
 /// §5.3; SPEC §5 says so for `forward`); the order of values of one name
 /// is, so a stable sort by name keeps it.
 fn normalize(op: &str, mut answer: Value) -> Value {
-    if op == "forward" || op == "strip" {
+    if matches!(op, "forward" | "strip" | "filter_response") {
         if let Some(headers) = answer.pointer_mut("/ok/headers").and_then(Value::as_array_mut) {
             headers.sort_by_key(|h| h[0].as_str().unwrap_or_default().to_owned());
         }

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use vendo_isolation::testing::{deployment_id, deployment_slug, tenant_id, tenant_slug};
-use vendo_isolation::{DeploymentId, HostError, HostForm, HostPolicy, LabelHolder, RouteEntry, RouteOp, TenantId};
+use vendo_isolation::{
+    DeploymentId, HostError, HostForm, HostPolicy, LabelHolder, LegacyUse, RouteEntry, RouteOp, TenantId,
+};
 
 fn entry() -> impl Strategy<Value = RouteEntry> {
     (tenant_id(), deployment_id(), tenant_slug(), deployment_slug()).prop_map(
@@ -125,10 +127,10 @@ proptest! {
                     let Some(Slot::Held(current)) = store.get(old) else { unreachable!() };
                     let old_host = format!("{old}.vendo.run");
                     let old_key = policy.parse(&old_host).unwrap();
-                    policy.rename(&old_key, current, &entry, &new_key, &holder)
+                    policy.rename(&old_key, current, &entry, &new_key, &holder, LegacyUse::None)
                 }
                 (_, Some(_)) => continue, // a deployment has one route
-                (_, None) => policy.assign(&entry, &new_key, &holder),
+                (_, None) => policy.assign(&entry, &new_key, &holder, LegacyUse::None),
             };
             let Ok(change) = decision else {
                 // Refusals match the holder.

@@ -110,7 +110,7 @@ fn regression_stale_decision_changes_nothing() {
     let mut t = RoutingTable::default();
     let e = entry("tA", "dA", "acme", "crm");
     let key = t.policy().single_level_key(&e.tenant_slug, &e.deployment_slug).unwrap();
-    let change = t.policy().assign(&e, &key, &t.holder(&key)).unwrap();
+    let change = t.policy().assign(&e, &key, &t.holder(&key), t.legacy_use(key.as_str())).unwrap();
     t.assign(entry("tB", "dB", "acme", "crm"), up(2)).unwrap();
     let before = t.clone();
     assert_eq!(t.apply(&change, &up(1)), Err(RoutingError::StaleChange));

@@ -8,12 +8,15 @@ use crate::hosts::policy;
 use crate::session::{key_ring, now, verify_options};
 use crate::{Answer, BAD_REQUEST};
 
-/// `{"host", "apex"?, "route", "headers", "keys", "now", "leeway_s"?,
-/// "max_lifetime_s"?, "session_cookie"?}` → `{"headers": […]}`, or the
-/// first refusal's code. The op holds no attestation secret.
+/// `{"host", "apex"?, "method"?, "route", "headers", "keys", "now",
+/// "leeway_s"?, "max_lifetime_s"?, "session_cookie"?}` → `{"headers": […]}`,
+/// or the first refusal's code. `method` defaults to `GET`. The op holds no
+/// attestation secret.
 pub fn run(req: &Value) -> Answer {
     let bad = |_| BAD_REQUEST.to_owned();
     let host = str_field(req, "host")?;
+    let method = opt_str_field(req, "method")?.unwrap_or("GET");
+    let method = http::Method::from_bytes(method.as_bytes()).map_err(|_| BAD_REQUEST.to_owned())?;
     let route: Option<RouteEntry> = match req.get("route") {
         None => return Err(BAD_REQUEST.to_owned()),
         Some(Value::Null) => None,
@@ -26,7 +29,7 @@ pub fn run(req: &Value) -> Answer {
         .with_verify_options(verify_options(req)?)
         .with_session_cookie(cookie);
     let now = now(req)?;
-    match gate.admit_headers(host, &mut headers, route.as_ref(), now) {
+    match gate.admit_headers(&method, host, &mut headers, route.as_ref(), now) {
         Ok(_) => Ok(json!({"headers": header_list(&headers)})),
         Err(denial) => Err(denial.code().to_owned()),
     }

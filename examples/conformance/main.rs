@@ -19,6 +19,7 @@
 mod common;
 mod forward;
 mod hosts;
+mod response;
 mod schema;
 mod session;
 mod strip;
@@ -44,6 +45,7 @@ pub fn answer(line: &str) -> Value {
         Some("verify_session") => session::run(&req),
         Some("forward") => forward::run(&req),
         Some("schema") => schema::run(&req),
+        Some("filter_response") => response::run(&req),
         _ => Err(BAD_REQUEST.to_owned()),
     };
     let mut out = Map::new();

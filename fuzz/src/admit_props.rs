@@ -99,7 +99,7 @@ pub fn check(case: &AdmitCase) -> String {
             let cookies: Vec<&[u8]> = headers.get_all("cookie").iter().map(HeaderValue::as_bytes).collect();
             let want = expected(case, &host, &cookies);
             let mut map = headers.clone();
-            let got = gate.admit_headers(&host, &mut map, case.route.as_ref(), now);
+            let got = gate.admit_headers(&Method::GET, &host, &mut map, case.route.as_ref(), now);
             ((got, want), map, None)
         }
         Via::Parts { uri, post, .. } => {

@@ -1,5 +1,7 @@
 //! Identity headers: strip every `X-Vendo-*` spelling, then inject the
-//! verified identity (SPEC §3).
+//! verified identity (SPEC §3); refuse requests that another deployment's
+//! page started (§3.2, [`check_request_site`]); filter what a tool's
+//! response may set in the browser (§3.3, [`filter_response`]).
 //!
 //! The proxy owns the header namespace `X-Vendo-*`. A header belongs to it
 //! when its *collision key* — the name lowercased, with every `_` and `.`
@@ -55,11 +57,15 @@
 //! [`crate::AttestationVerifier`].
 
 mod inject;
+mod response;
+mod site;
 mod strip;
 
 use http::HeaderName;
 
 pub use inject::*;
+pub use response::*;
+pub use site::*;
 pub use strip::*;
 
 /// The collision-key prefix of the namespace the proxy owns (SPEC §3).
