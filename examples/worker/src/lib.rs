@@ -16,7 +16,11 @@
 //!    one `<name>: <value>` line per request header. Output (status 0):
 //!    the headers to forward, one `<name>: <value>` per line; (status 1):
 //!    `<http status> <code>`.
-//! 5. `vendo_output() -> ptr` and `vendo_output_len() -> len`: the answer.
+//! 5. `vendo_filter_response(len) -> status`: input is one `<name>: <value>`
+//!    line per header of the tool's response; output (status 0) is the
+//!    lines to relay (SPEC §3.3: no `Domain` or session-named
+//!    `Set-Cookie`, no `Set-Cookie2`, nothing in the `x-vendo-` namespace).
+//! 6. `vendo_output() -> ptr` and `vendo_output_len() -> len`: the answer.
 //!
 //! Status 2 means the input itself was malformed. Nothing here keeps
 //! per-request state beyond the two buffers; the policy is the crate's.
@@ -27,7 +31,10 @@ use std::cell::RefCell;
 
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, Request};
-use vendo_isolation::{AttestationSecret, DenyReason, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, Timestamp};
+use vendo_isolation::{
+    AttestationSecret, DenyReason, Gate, HostPolicy, KeyRing, ResponseVerdict, RouteEntry, SESSION_COOKIE_NAME,
+    SessionKey, Timestamp, response_header_verdict,
+};
 
 #[derive(Default)]
 struct State {
@@ -127,6 +134,19 @@ fn admit(gate: &Gate, text: &str) -> Option<(i32, String)> {
     })
 }
 
+fn filter_response(text: &str) -> Option<(i32, String)> {
+    let mut out = String::new();
+    for line in text.lines() {
+        let (name, value) = line.split_once(": ")?;
+        // The gate's default cookie name: `configure` sets no other.
+        if response_header_verdict(name.as_bytes(), value.as_bytes(), SESSION_COOKIE_NAME) == ResponseVerdict::Keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Some((OK, out))
+}
+
 /// Makes the input buffer `len` bytes long and returns where it starts.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_input(len: u32) -> *mut u8 {
@@ -181,6 +201,12 @@ pub extern "C" fn vendo_admit(len: u32) -> i32 {
     with_input(len, |s, text| admit(s.gate.as_ref()?, text))
 }
 
+/// Step 3: the response headers in the input that may be relayed.
+#[unsafe(no_mangle)]
+pub extern "C" fn vendo_filter_response(len: u32) -> i32 {
+    with_input(len, |_, text| filter_response(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +231,14 @@ mod tests {
         assert_eq!(call(vendo_route_key, "xn--a.vendo.run"), (DENIED, "400 invalid_label".to_owned()));
         let request = "now 1700000000\nmethod GET\ntarget /x\nroute t_1 d_1 acme crm\nhost: acme-crm.vendo.run\nx-vendo-user-id: evil\n";
         assert_eq!(call(vendo_admit, request), (DENIED, "401 no_session".to_owned()));
+        // A sibling tenant's page posting here: refused before the session.
+        let forged = "now 1700000000\nmethod POST\ntarget /x\nroute t_1 d_1 acme crm\nhost: acme-crm.vendo.run\nsec-fetch-site: same-site\norigin: https://evil-x.vendo.run\n";
+        assert_eq!(call(vendo_admit, forged), (DENIED, "403 cross_site_request".to_owned()));
+        let response = "content-type: text/html\nset-cookie: planted=1; Domain=vendo.run\nset-cookie: __Host-vendo_session=x; Path=/\nset-cookie: cart=1; Path=/\nx-vendo-user-id: u_2\n";
+        assert_eq!(
+            call(vendo_filter_response, response),
+            (OK, "content-type: text/html\nset-cookie: cart=1; Path=/\n".to_owned())
+        );
         assert_eq!(call(vendo_admit, "garbage").0, BAD_INPUT);
     }
 }
