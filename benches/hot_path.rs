@@ -19,11 +19,12 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use sha2::Sha256;
 use vendo_isolation::{
     AttestationSecret, DeploymentId, Gate, HostPolicy, KeyRing, RouteEntry, SESSION_COOKIE_NAME, SessionClaims,
-    SessionKey, TenantId, Timestamp, VerifyOptions, mint_session, strip, verify_session,
+    SessionKey, TenantId, Timestamp, VerifyOptions, check_request_site, filter_response, mint_session, strip,
+    verify_session,
 };
 
 const KEY: [u8; 32] = [0x42; 32];
@@ -302,5 +303,100 @@ fn admit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hosts, headers, sessions, admit);
+/// A tool's typical response: 12 fields, two host-only cookies.
+fn tool_response(hostile: bool) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let mut rows = vec![
+        ("content-type", "text/html; charset=utf-8"),
+        ("content-length", "18231"),
+        ("cache-control", "private, no-store"),
+        ("date", "Tue, 14 Nov 2023 22:13:20 GMT"),
+        ("etag", "\"33a64df551425fcc55e4d42a148795d9f25f89d4\""),
+        ("vary", "Accept-Encoding, Cookie"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("content-security-policy", "default-src 'self'; frame-ancestors 'none'"),
+        ("strict-transport-security", "max-age=63072000"),
+        ("set-cookie", "crm_csrf=Zm9vYmFyYmF6; Path=/; Secure; HttpOnly; SameSite=Strict"),
+        ("set-cookie", "crm_prefs=compact; Path=/; Max-Age=31536000; Secure; SameSite=Lax"),
+    ];
+    if hostile {
+        rows.extend([
+            ("set-cookie", "planted=1; Domain=vendo.run; Path=/"),
+            ("set-cookie", "__Host-vendo_session=v1.k1.forged.mac; Path=/; Secure"),
+            ("x-vendo-user-id", "u_admin"),
+        ]);
+    }
+    for (n, v) in rows {
+        h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+    }
+    h
+}
+
+/// SPEC §3.2 and §3.3: the browser-side rules, beside what a user would
+/// write with the `cookie` crate (parse every `Set-Cookie`, look at its
+/// domain and name).
+fn browser(c: &mut Criterion) {
+    let token = mint_session(&claims(), &ring());
+    let navigation = browser_headers(&token);
+    let mut forged = browser_headers(&token);
+    forged.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+    forged.insert("sec-fetch-mode", HeaderValue::from_static("cors"));
+    forged.insert("origin", HeaderValue::from_static("https://evil-x.vendo.run"));
+    let mut g = c.benchmark_group("site");
+    g.bench_function("ours/same_origin_get", |b| {
+        b.iter(|| check_request_site(&Method::GET, black_box("acme-crm.vendo.run"), black_box(&navigation)).is_ok())
+    });
+    g.bench_function("ours/cross_site_post", |b| {
+        b.iter(|| check_request_site(&Method::POST, black_box("acme-crm.vendo.run"), black_box(&forged)).is_err())
+    });
+    g.finish();
+
+    let clean = tool_response(false);
+    let hostile = tool_response(true);
+    let mut g = c.benchmark_group("response");
+    g.bench_function("ours/clean_12", |b| {
+        b.iter_batched_ref(
+            || clean.clone(),
+            |h| filter_response(h, SESSION_COOKIE_NAME).is_empty(),
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.bench_function("ours/hostile_15", |b| {
+        b.iter_batched_ref(
+            || hostile.clone(),
+            |h| filter_response(h, SESSION_COOKIE_NAME).is_empty(),
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.bench_function("cookie_crate/hostile_15", |b| {
+        b.iter_batched_ref(
+            || hostile.clone(),
+            |h| {
+                let keep: Vec<HeaderValue> = h
+                    .get_all("set-cookie")
+                    .iter()
+                    .filter(|v| {
+                        v.to_str().ok().and_then(|s| cookie::Cookie::parse(s).ok()).is_some_and(|c| {
+                            c.domain().is_none() && !c.name().to_ascii_lowercase().contains("__host-vendo_session")
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                h.remove("set-cookie");
+                for v in keep {
+                    h.append("set-cookie", v);
+                }
+                h.len()
+            },
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.bench_function("clone_only/hostile_15", |b| {
+        b.iter_batched_ref(|| hostile.clone(), |h| h.len(), BatchSize::NumIterations(32))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hosts, headers, sessions, admit, browser);
 criterion_main!(benches);
