@@ -135,6 +135,10 @@ pub fn filter_response(headers: &mut HeaderMap, session_cookie: &str) -> Respons
     let (removed, fields) = remove_managed(headers);
     report.headers = removed;
     report.header_fields = fields;
+    // `entry` may grow the map; a clean response must not allocate.
+    if !headers.contains_key(SET_COOKIE2) {
+        return report;
+    }
     if let Entry::Occupied(entry) = headers.entry(SET_COOKIE2) {
         let (name, drain) = entry.remove_entry_mult();
         report.header_fields = report.header_fields.saturating_add(drain.count());
