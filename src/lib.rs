@@ -52,7 +52,7 @@ pub use ids::{
     MIN_EMAIL_LEN, TenantId, TenantSlug, UserId,
 };
 pub use ledger::{Ledger, LedgerInvariantError, ReservationStatus, Reserved, ResolveError, TopUp, TopUpError};
-pub use proxy::{Admitted, Denial, DenyReason, Gate};
+pub use proxy::{Admitted, Denial, DenyReason, Gate, ReissueError, Reissued};
 pub use resources::{
     ComputeProvider, MAX_PLANNABLE_DEPLOYMENT_ID_LEN, Manifest, PlanConflict, PlanError, PlannedResource,
     REDIS_SERVICE_NAME, RESOURCE_NAME_PREFIX, ResourceKind, ResourcePlan, ResourceSystem, check_disjoint,

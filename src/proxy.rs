@@ -17,7 +17,8 @@
 use std::fmt;
 
 use http::request::Parts;
-use http::{HeaderMap, Method, StatusCode};
+use http::uri::{Authority, PathAndQuery};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 
 use crate::attestation::{AttestationSecret, AttestationSigner};
 use crate::authority::{AuthorityError, request_authority};
@@ -27,8 +28,8 @@ use crate::headers::{
 };
 use crate::hosts::{HostError, HostPolicy, RouteEntry, RouteKey};
 use crate::session::{
-    KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionRequestError, VerifiedSession, VerifyError, VerifyOptions,
-    verify_session_cookie,
+    ClaimsError, KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionClaims, SessionRequestError, SetCookieError,
+    VerifiedSession, VerifyError, VerifyOptions, mint_session, session_set_cookie, verify_session_cookie,
 };
 use crate::timestamp::Timestamp;
 
@@ -163,6 +164,62 @@ impl Admitted {
     /// What was stripped from the request, for spoofing alerts.
     pub const fn report(&self) -> &StripReport {
         &self.report
+    }
+}
+
+/// A replacement session minted by [`Gate::reissue`]: the token and the
+/// `Set-Cookie` value that stores it.
+#[derive(Clone)]
+pub struct Reissued {
+    token: String,
+    set_cookie: HeaderValue,
+    expires_at: Timestamp,
+}
+
+impl Reissued {
+    /// The new token (a bearer credential: do not log it).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The `Set-Cookie` value to append to the response; marked sensitive.
+    pub const fn set_cookie(&self) -> &HeaderValue {
+        &self.set_cookie
+    }
+
+    /// When the new session expires.
+    pub const fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for Reissued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token is a credential.
+        f.debug_struct("Reissued").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+/// Why a replacement session could not be minted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReissueError {
+    /// The replacement's window is empty (`now` at the end of time).
+    #[error(transparent)]
+    Claims(#[from] ClaimsError),
+    /// The gate's cookie name cannot carry a `Set-Cookie` (it lacks the
+    /// `__Host-` prefix).
+    #[error(transparent)]
+    Cookie(#[from] SetCookieError),
+}
+
+impl ReissueError {
+    /// Stable machine-readable code.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Claims(e) => e.code(),
+            Self::Cookie(e) => e.code(),
+        }
     }
 }
 
@@ -308,6 +365,111 @@ impl Gate {
         finish(decision, strip(headers, &self.cookie_name), None)
     }
 
+    /// Step 2 for a caller that holds the request as text (a Worker has the
+    /// method, the URL's host and path, and a header list): admits or
+    /// denies exactly as [`Gate::admit`], attestation included.
+    ///
+    /// `target` is the origin-form request-target (`/path?query`) that will
+    /// be forwarded; `host` is the host the caller routes on, and a `Host`
+    /// header in `headers`, if any, must be single and equal to it. A
+    /// `target` or `host` that is not valid is `invalid_host` (400).
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue, Method};
+    /// use vendo_isolation::*;
+    /// let ring = KeyRing::new(SessionKey::new("k1", &[42; 32])?);
+    /// let now = Timestamp::from_unix_seconds(1_700_000_000)?;
+    /// # let claims = SessionClaims::new("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?,
+    /// #     now, now.checked_add_secs(3600)?)?;
+    /// # let token = mint_session(&claims, &ring);
+    /// let gate = Gate::new(ring).with_attestation(AttestationSecret::new("a1", &[7; 32])?);
+    /// let entry = RouteEntry {
+    ///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,
+    ///     tenant_slug: "acme".parse()?, deployment_slug: "crm".parse()?,
+    /// };
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("cookie", HeaderValue::from_str(&format!("__Host-vendo_session={token}"))?);
+    ///
+    /// let key = gate.route_key_for_host("acme-crm.vendo.run")?;
+    /// assert_eq!(key.as_str(), "acme-crm");
+    /// gate.admit_request(&Method::GET, "/inbox?page=2", "acme-crm.vendo.run", &mut headers, Some(&entry), now)?;
+    /// assert_eq!(headers["x-vendo-user-id"], "u_1");
+    /// assert!(headers["x-vendo-attestation"].to_str()?.starts_with("v1.a1.1700000000."));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn admit_request(
+        &self,
+        method: &Method,
+        target: &str,
+        host: &str,
+        headers: &mut HeaderMap,
+        entry: Option<&RouteEntry>,
+        now: Timestamp,
+    ) -> Result<Admitted, Denial> {
+        let uri = target_uri(host, target);
+        let decision = match &uri {
+            Some(_) => host_header_agrees(host, headers).and_then(|()| self.decide(method, host, headers, entry, now)),
+            None => Err(DenyReason::Host(HostError::InvalidHost)),
+        };
+        let signer = self.attestation.as_ref().map(|s| s.signer(now));
+        let stripped = strip(headers, &self.cookie_name);
+        match &uri {
+            Some(uri) => finish(decision, stripped.with_target(method, uri), signer.as_ref()),
+            None => finish(decision, stripped, None),
+        }
+    }
+
+    /// Step 1 from a bare host string (a Worker's URL host): the route key
+    /// to look up, as [`Gate::route_key`] derives it from a request.
+    pub fn route_key_for_host<'h>(&self, host: &'h str) -> Result<RouteKey<'h>, DenyReason> {
+        Ok(self.hosts.parse(host)?)
+    }
+
+    /// Mints the replacement for an admitted session that carries a
+    /// re-issue hint ([`Admitted::reissue`]), signed by the ring's primary
+    /// key: the same identity, issued at `now`, with the lifetime of the
+    /// session it replaces; and its `Set-Cookie` under this gate's cookie
+    /// name. `Ok(None)` when no re-issue is due.
+    ///
+    /// ```
+    /// use vendo_isolation::*;
+    /// let mut ring = KeyRing::new(SessionKey::new("k2", &[2; 32])?);
+    /// let old = KeyRing::new(SessionKey::new("k1", &[1; 32])?);
+    /// ring.add_verify_only(SessionKey::new("k1", &[1; 32])?, None)?;
+    /// let now = Timestamp::from_unix_seconds(1_700_000_000)?;
+    /// let claims = SessionClaims::new("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?,
+    ///     now.saturating_sub_secs(60), now.checked_add_secs(3540)?)?;
+    /// let token = mint_session(&claims, &old); // signed by the key being rotated out
+    /// let gate = Gate::new(ring);
+    /// let (mut parts, ()) = http::Request::get("/").header("host", "acme-crm.vendo.run")
+    ///     .header("cookie", format!("__Host-vendo_session={token}")).body(())?.into_parts();
+    /// let entry = RouteEntry {
+    ///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,
+    ///     tenant_slug: "acme".parse()?, deployment_slug: "crm".parse()?,
+    /// };
+    /// let admitted = gate.admit(&mut parts, Some(&entry), now)?;
+    /// assert_eq!(admitted.reissue(), Some(ReissueReason::NonPrimaryKey));
+    ///
+    /// let fresh = gate.reissue(&admitted, now)?.expect("a re-issue is due");
+    /// assert!(fresh.token().starts_with("v1.k2."));
+    /// assert_eq!(fresh.expires_at(), now.checked_add_secs(3600)?);
+    /// assert!(fresh.set_cookie().to_str()?.starts_with("__Host-vendo_session=v1.k2."));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reissue(&self, admitted: &Admitted, now: Timestamp) -> Result<Option<Reissued>, ReissueError> {
+        if admitted.reissue().is_none() {
+            return Ok(None);
+        }
+        let session = &admitted.session;
+        let lifetime = session.expires_at().secs_since(session.issued_at()).unwrap_or(0);
+        let expires_at = now.saturating_add_secs(lifetime);
+        let identity = session.identity();
+        let claims = SessionClaims::from_identity(&identity, now, expires_at)?;
+        let token = mint_session(&claims, &self.keys);
+        let set_cookie = session_set_cookie(&self.cookie_name, &token, expires_at, now)?;
+        Ok(Some(Reissued { token, set_cookie, expires_at }))
+    }
+
     /// Step 3: filters a tool's response headers before the proxy relays
     /// them (SPEC §3.3), with this gate's session cookie name; see
     /// [`filter_response`]. Alert on [`ResponseReport::is_tampering`].
@@ -353,6 +515,29 @@ impl Gate {
         )?;
         Ok(session)
     }
+}
+
+/// At most one `Host` header, and equal to the host the caller routes on.
+fn host_header_agrees(host: &str, headers: &HeaderMap) -> Result<(), DenyReason> {
+    let mut values = headers.get_all(http::header::HOST).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(()),
+        (Some(_), Some(_)) => Err(AuthorityError::DuplicateHost.into()),
+        (Some(v), None) if v.as_bytes().eq_ignore_ascii_case(host.as_bytes()) => Ok(()),
+        (Some(_), None) => Err(AuthorityError::Mismatch.into()),
+    }
+}
+
+/// `https://{host}{target}` for the attestation, which covers the host
+/// routed on and the origin-form target forwarded; `None` when either is
+/// not valid there.
+fn target_uri(host: &str, target: &str) -> Option<Uri> {
+    if !target.starts_with('/') {
+        return None;
+    }
+    let authority = Authority::try_from(host).ok().filter(|a| !a.as_str().contains('@'))?;
+    let path = PathAndQuery::try_from(target).ok()?;
+    Uri::builder().scheme("https").authority(authority).path_and_query(path).build().ok()
 }
 
 /// The common tail of both admits: the request is already stripped, so a

@@ -1,0 +1,175 @@
+//! The `Gate` for each of its users: the Rust proxy holding
+//! `http::request::Parts`, the Worker holding a method, a URL and a header
+//! list, and the proxy re-issuing a session through the gate that verified
+//! it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+#![allow(missing_docs)]
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
+use vendo_isolation::{
+    AttestationSecret, AttestationVerifier, Gate, KeyRing, ReissueReason, RouteEntry, SessionClaims, SessionKey,
+    Timestamp, VerifyOptions, mint_session, verify_session,
+};
+
+const NOW: u64 = 1_700_000_000;
+const HOST: &str = "acme-crm.vendo.run";
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_seconds(NOW).unwrap()
+}
+
+fn entry() -> RouteEntry {
+    RouteEntry {
+        tenant_id: "t_1".parse().unwrap(),
+        deployment_id: "d_1".parse().unwrap(),
+        tenant_slug: "acme".parse().unwrap(),
+        deployment_slug: "crm".parse().unwrap(),
+    }
+}
+
+fn token(ring: &KeyRing, iat: u64, exp: u64) -> String {
+    let claims = SessionClaims::new(
+        "t_1".parse().unwrap(),
+        "d_1".parse().unwrap(),
+        "u_1".parse().unwrap(),
+        "a@b.io".parse().unwrap(),
+        Timestamp::from_unix_seconds(iat).unwrap(),
+        Timestamp::from_unix_seconds(exp).unwrap(),
+    )
+    .unwrap();
+    mint_session(&claims, ring)
+}
+
+fn ring() -> KeyRing {
+    KeyRing::new(SessionKey::new("k1", &[0x42; 32]).unwrap())
+}
+
+fn secret() -> AttestationSecret {
+    AttestationSecret::new("a1", &[7; 32]).unwrap()
+}
+
+fn headers(rows: &[(&str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (n, v) in rows {
+        h.append(HeaderName::from_bytes(n.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
+
+#[test]
+fn a_worker_admits_with_an_attestation_the_tool_accepts() {
+    let gate = Gate::new(ring()).with_attestation(secret());
+    let cookie = format!("__Host-vendo_session={}; theme=dark", token(&ring(), NOW - 60, NOW + 3600));
+    let mut h = headers(&[("host", HOST), ("cookie", &cookie), ("x_vendo_user_id", "u_admin")]);
+    let key = gate.route_key_for_host(HOST).unwrap();
+    assert_eq!(key.as_str(), "acme-crm");
+    let admitted = gate.admit_request(&Method::POST, "/api/items?page=2", HOST, &mut h, Some(&entry()), now()).unwrap();
+    assert!(admitted.report().is_spoofing());
+
+    // What the Worker forwards, as the tool receives it.
+    let mut forwarded = Request::post("/api/items?page=2").body(()).unwrap();
+    *forwarded.headers_mut() = h;
+    let (parts, ()) = forwarded.into_parts();
+    let verifier = AttestationVerifier::new(secret().deployment_key(&"d_1".parse().unwrap()));
+    let who = verifier.verify(&parts, now()).unwrap();
+    assert_eq!((who.user_id(), who.tenant_id()), ("u_1", "t_1"));
+    assert_eq!(parts.headers["cookie"], "theme=dark");
+}
+
+#[test]
+fn a_worker_path_denies_as_admit_does() {
+    let gate = Gate::new(ring()).with_attestation(secret());
+    let cookie = format!("__Host-vendo_session={}", token(&ring(), NOW - 60, NOW + 3600));
+    let cases: [(&str, &str, Vec<(&str, &str)>, &str); 6] = [
+        // Host confusion: the Worker routes on the URL, the tool reads Host.
+        ("/", HOST, vec![("host", "globex-wiki.vendo.run")], "host_mismatch"),
+        ("/", HOST, vec![("host", HOST), ("host", HOST)], "duplicate_host"),
+        // An absolute-form or empty target would be attested as something
+        // other than what is forwarded.
+        ("http://globex-wiki.vendo.run/", HOST, vec![], "invalid_host"),
+        ("", HOST, vec![], "invalid_host"),
+        ("/", "evil@acme-crm.vendo.run", vec![], "invalid_host"),
+        // A sibling deployment's page.
+        (
+            "/",
+            HOST,
+            vec![("sec-fetch-site", "same-site"), ("origin", "https://evil-x.vendo.run")],
+            "cross_site_request",
+        ),
+    ];
+    for (target, host, rows, code) in cases {
+        let mut rows = rows.clone();
+        rows.push(("cookie", &cookie));
+        rows.push(("x-vendo-tenant-id", "t_forged"));
+        let mut h = headers(&rows);
+        let denial = gate.admit_request(&Method::POST, target, host, &mut h, Some(&entry()), now()).unwrap_err();
+        assert_eq!(denial.code(), code, "{target} {host} {rows:?}");
+        assert!(h.get("x-vendo-tenant-id").is_none() && h.get("x-vendo-attestation").is_none(), "{code}");
+        assert!(h.get_all("cookie").iter().all(|v| !v.to_str().unwrap().contains("__Host-vendo_session")), "{code}");
+    }
+}
+
+#[test]
+fn a_proxy_reissues_through_the_gate_for_both_reasons() {
+    // Rotation: the session was signed by a key now verify-only.
+    let mut rotated = KeyRing::new(SessionKey::new("k2", &[0x43; 32]).unwrap());
+    rotated.add_verify_only(SessionKey::new("k1", &[0x42; 32]).unwrap(), None).unwrap();
+    let gate = Gate::new(rotated);
+    let old = token(&ring(), NOW - 600, NOW + 3000);
+    let cookie = format!("__Host-vendo_session={old}");
+    let admit = |gate: &Gate, cookie: &str| {
+        let (mut parts, ()) =
+            Request::get("/").header("host", HOST).header("cookie", cookie).body(()).unwrap().into_parts();
+        gate.admit(&mut parts, Some(&entry()), now()).unwrap()
+    };
+    let admitted = admit(&gate, &cookie);
+    assert_eq!(admitted.reissue(), Some(ReissueReason::NonPrimaryKey));
+    let fresh = gate.reissue(&admitted, now()).unwrap().unwrap();
+    assert!(fresh.token().starts_with("v1.k2."));
+    assert_eq!(fresh.expires_at().unix_seconds(), NOW + 3600, "same lifetime as the session it replaces");
+    let set = fresh.set_cookie().to_str().unwrap();
+    assert_eq!(
+        set,
+        format!("__Host-vendo_session={}; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax", fresh.token())
+    );
+    assert!(fresh.set_cookie().is_sensitive());
+    assert!(!format!("{fresh:?}").contains(fresh.token()), "Debug never prints the token");
+    // The replacement verifies, for the same identity, with no hint left.
+    let again = verify_session(
+        fresh.token().as_bytes(),
+        &{
+            let mut r = KeyRing::new(SessionKey::new("k2", &[0x43; 32]).unwrap());
+            r.add_verify_only(SessionKey::new("k1", &[0x42; 32]).unwrap(), None).unwrap();
+            r
+        },
+        now(),
+        &"t_1".parse().unwrap(),
+        &"d_1".parse().unwrap(),
+        &VerifyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((again.user_id(), again.reissue()), ("u_1", None));
+
+    // Near expiry, with the primary key.
+    let gate = Gate::new(ring()).with_verify_options(VerifyOptions::default().with_reissue_within_secs(600));
+    let admitted = admit(&gate, &format!("__Host-vendo_session={}", token(&ring(), NOW - 3000, NOW + 300)));
+    assert_eq!(admitted.reissue(), Some(ReissueReason::NearExpiry));
+    assert_eq!(gate.reissue(&admitted, now()).unwrap().unwrap().expires_at().unix_seconds(), NOW + 3300);
+
+    // Nothing due: nothing minted.
+    let admitted = admit(&gate, &format!("__Host-vendo_session={}", token(&ring(), NOW - 60, NOW + 3600)));
+    assert!(gate.reissue(&admitted, now()).unwrap().is_none());
+
+    // A gate whose cookie name cannot be set by a response refuses to mint.
+    let gate = Gate::new(ring()).with_verify_options(VerifyOptions::default().with_reissue_within_secs(600));
+    let gate = gate.with_session_cookie("sid");
+    let admitted = admit(&gate, &format!("sid={}", token(&ring(), NOW - 3000, NOW + 300)));
+    assert_eq!(gate.reissue(&admitted, now()).unwrap_err().code(), "invalid_cookie_name");
+}
