@@ -87,7 +87,8 @@ fn a_worker_admits_with_an_attestation_the_tool_accepts() {
 fn a_worker_path_denies_as_admit_does() {
     let gate = Gate::new(ring()).with_attestation(secret());
     let cookie = format!("__Host-vendo_session={}", token(&ring(), NOW - 60, NOW + 3600));
-    let cases: [(&str, &str, Vec<(&str, &str)>, &str); 6] = [
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case<'_>; 6] = [
         // Host confusion: the Worker routes on the URL, the tool reads Host.
         ("/", HOST, vec![("host", "globex-wiki.vendo.run")], "host_mismatch"),
         ("/", HOST, vec![("host", HOST), ("host", HOST)], "duplicate_host"),
