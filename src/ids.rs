@@ -1,7 +1,7 @@
 //! Typed identifiers (SPEC §1).
 //!
 //! Every identifier is a newtype over `String` with a private field. The only
-//! ways in are [`FromStr`], `TryFrom<&str>`, `TryFrom<String>` and serde, and
+//! ways in are [`FromStr`](core::str::FromStr), `TryFrom<&str>`, `TryFrom<String>` and serde, and
 //! all of them run the same validation, so holding a [`TenantId`] is proof
 //! that the check ran.
 

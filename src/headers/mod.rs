@@ -11,7 +11,7 @@
 //! as `X-Vendo-User-Id` (oauth2-proxy GHSA-vjrc-mh2v-45x6, Traefik
 //! GHSA-rf44-j88r-hh8c and GHSA-qr99-7898-vr7c).
 //!
-//! [`strip`] applies SPEC §3 steps 1–3 in this order and returns a
+//! [`strip()`] applies SPEC §3 steps 1–3 in this order and returns a
 //! [`Stripped`] that holds the header map:
 //!
 //! 1. every `Connection` token whose collision key starts with `x-vendo-` is

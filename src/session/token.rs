@@ -22,7 +22,7 @@ fn split_dot(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Checks everything SPEC §4 files under `malformed` except the payload's
-/// base64, which [`decode_payload`] checks.
+/// base64, which [`decode_canonical`] checks.
 ///
 /// The length is checked first, before any byte is looked at. The `mac`
 /// part is the rest after the second dot, so an extra dot lands in it and
