@@ -130,6 +130,8 @@ pub struct Arrival {
     pub target: String,
     /// Every cookie pair of every `Cookie` header, as the client sent them.
     pub cookies: Vec<(String, String)>,
+    pub origin: Option<String>,
+    pub sec_fetch_site: Option<String>,
     pub status: u16,
     /// `forwarded`, `signed in`, or the denial's code.
     pub decision: String,
@@ -206,6 +208,10 @@ fn cookie_pairs(parts: &http::request::Parts) -> Vec<(String, String)> {
     pairs
 }
 
+fn header(parts: &http::request::Parts, name: &str) -> Option<String> {
+    parts.headers.get(name).and_then(|h| h.to_str().ok()).map(str::to_owned)
+}
+
 fn describe(report: &ResponseReport) -> Vec<String> {
     let cookies = report.removed_cookies().iter().map(|c| {
         let why = match c.reason() {
@@ -277,10 +283,12 @@ async fn proxy(state: Shared, req: Request<Incoming>) -> Result<Response<Full<By
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let now = unix_now();
     let mut arrival = Arrival {
-        host: parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_owned(),
+        host: header(&parts, "host").unwrap_or_default(),
         method: parts.method.to_string(),
         target: parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned(),
         cookies: cookie_pairs(&parts),
+        origin: header(&parts, "origin"),
+        sec_fetch_site: header(&parts, "sec-fetch-site"),
         status: 0,
         decision: String::new(),
         removed: Vec::new(),
