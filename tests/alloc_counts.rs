@@ -3,7 +3,8 @@
 //!
 //! - session verification: 0, valid or not (`tests/session_alloc.rs`);
 //! - stripping a clean request: 0;
-//! - the full two-step admit of a browser request: at most 6.
+//! - the full two-step admit of a browser request: at most 6;
+//! - filtering a clean tool response (SPEC §3.3): 0.
 
 #![allow(
     clippy::unwrap_used,
@@ -22,7 +23,7 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 use vendo_isolation::{
     AttestationSecret, Gate, KeyRing, RouteEntry, SESSION_COOKIE_NAME, SessionClaims, SessionKey, Timestamp,
-    mint_session, strip,
+    filter_response, mint_session, strip,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -123,4 +124,31 @@ fn full_admit_stays_within_six_allocations() {
         assert!(n <= 6, "admit ({label}) made {n} allocations, budget 6");
         assert_eq!(parts.headers["x-vendo-user-id"], "u_01HZX3P5VW");
     }
+}
+
+#[test]
+fn filtering_a_clean_response_allocates_nothing() {
+    // What a tool typically answers: nothing in the namespace, no
+    // Set-Cookie2, host-only cookies that do not name the session.
+    let rows = [
+        ("content-type", "text/html; charset=utf-8"),
+        ("cache-control", "private, no-store"),
+        ("set-cookie", "theme=dark; Path=/; Secure; HttpOnly; SameSite=Lax"),
+        ("set-cookie", "__Host-cart=3; Path=/; Secure"),
+        ("vary", "Cookie"),
+        ("content-length", "5120"),
+    ];
+    let mut headers = http::HeaderMap::new();
+    for (n, v) in rows {
+        headers.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+    }
+    let before = headers.clone();
+    let (report, n) = count(|| filter_response(&mut headers, SESSION_COOKIE_NAME));
+    assert!(report.is_empty());
+    assert_eq!(n, 0, "filter_response allocations on a clean response");
+    let gate = Gate::new(ring());
+    let (report, n) = count(|| gate.filter_response(&mut headers));
+    assert!(report.is_empty());
+    assert_eq!(n, 0, "Gate::filter_response allocations on a clean response");
+    assert_eq!(headers, before);
 }
