@@ -5,6 +5,12 @@
 //! that routes on one while the upstream trusts the other can be steered to
 //! another tenant's deployment (request smuggling by host confusion), so a
 //! disagreement, a repeated `Host`, or a missing host is refused here.
+//!
+//! This is the one authority rule of the crate: the proxy routes on it
+//! ([`request_authority`]) and the attestation covers it, on both the
+//! proxy's and the tool's side (`RequestTarget`), so what is routed, signed
+//! and verified is always the same string (SPEC §3.1: the URI's authority
+//! when the request has one, else the single `Host` value, byte for byte).
 
 use http::header::HOST;
 use http::request::Parts;
@@ -41,13 +47,20 @@ impl AuthorityError {
     }
 }
 
-/// Returns the one authority of a request: its `Host` value, which the
-/// request-target's authority (if any) must equal, ASCII case aside.
+/// Returns the one authority of a request: the request-target's authority
+/// when it has one (absolute-form, HTTP/2 `:authority`), else the `Host`
+/// value. When both are present they must be equal, ASCII case aside; a
+/// second `Host`, userinfo in the target, or an empty or non-visible-ASCII
+/// `Host` is refused.
 ///
 /// ```
 /// use vendo_isolation::{request_authority, AuthorityError};
 /// let (parts, ()) = http::Request::get("/x").header("host", "acme-crm.vendo.run").body(())?.into_parts();
 /// assert_eq!(request_authority(&parts), Ok("acme-crm.vendo.run"));
+///
+/// let (parts, ()) = http::Request::get("http://Acme-CRM.vendo.run/x")
+///     .header("host", "acme-crm.vendo.run").body(())?.into_parts();
+/// assert_eq!(request_authority(&parts), Ok("Acme-CRM.vendo.run"));
 ///
 /// let (parts, ()) = http::Request::get("http://other-app.vendo.run/x")
 ///     .header("host", "acme-crm.vendo.run").body(())?.into_parts();
@@ -81,7 +94,7 @@ pub fn authority_of<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Result<&'a str,
         None => None,
     };
     match (host, target) {
-        (Some(h), Some(t)) if h.eq_ignore_ascii_case(t) => Ok(h),
+        (Some(h), Some(t)) if h.eq_ignore_ascii_case(t) => Ok(t),
         (Some(_), Some(_)) => Err(AuthorityError::Mismatch),
         (Some(h), None) => Ok(h),
         // HTTP/2 and HTTP/3 carry the host in `:authority` only.
@@ -109,7 +122,9 @@ mod tests {
         let rows: &[Row<'_>] = &[
             ("/", &[b"a.vendo.run"], Ok("a.vendo.run")),
             ("http://a.vendo.run/", &[], Ok("a.vendo.run")),
-            ("http://A.vendo.run/", &[b"a.vendo.run"], Ok("a.vendo.run")),
+            // Both present and equal but for case: the target's, byte for
+            // byte, as the attestation covers it (SPEC §3.1).
+            ("http://A.vendo.run/", &[b"a.vendo.run"], Ok("A.vendo.run")),
             // Host confusion: route on one, upstream reads the other.
             ("http://b.vendo.run/", &[b"a.vendo.run"], Err(AuthorityError::Mismatch)),
             // Port is part of the authority: a differing port is a mismatch.

@@ -19,6 +19,7 @@ mod schema;
 mod session;
 mod tenancy;
 mod timestamp;
+mod wire;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -12,8 +12,8 @@ use crate::ids::DeploymentId;
 pub const MIN_ATTESTATION_SECRET_LEN: usize = 32;
 /// Length of a deployment attestation key, in bytes (one HMAC-SHA256 output).
 pub const DEPLOYMENT_KEY_LEN: usize = 32;
-/// Longest attestation key id, in bytes.
-pub const MAX_ATTESTATION_KID_LEN: usize = 32;
+/// Longest attestation key id, in bytes (SPEC §4 `kid`).
+pub const MAX_ATTESTATION_KID_LEN: usize = crate::wire::MAX_KID_LEN;
 
 /// Domain-separation label of the key derivation: a key derived for the
 /// attestation can never equal a MAC of any other message kind.
@@ -46,9 +46,8 @@ impl AttestationKeyError {
 }
 
 /// `kid = 1*32 ( ALPHA / DIGIT / "_" / "-" )`, as in SPEC §4.
-pub(crate) fn valid_kid(kid: &str) -> bool {
-    (1..=MAX_ATTESTATION_KID_LEN).contains(&kid.len())
-        && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+pub(crate) const fn valid_kid(kid: &str) -> bool {
+    crate::wire::is_kid(kid.as_bytes())
 }
 
 /// The platform's attestation secret, held by the proxy only.

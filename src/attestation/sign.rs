@@ -1,15 +1,15 @@
 //! The attestation message and the proxy-side signer.
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use http::header::HOST;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use sha2::Sha256;
 
 use super::keys::{AttestationSecret, keyed_mac};
+use crate::authority::authority_of;
 use crate::identity::Identity;
 use crate::timestamp::Timestamp;
+use crate::wire::{B64U, field, write_decimal};
 
 /// Domain-separation tag that starts every attestation message.
 pub(crate) const MESSAGE_TAG: &[u8] = b"vendo-attestation-v1\0";
@@ -39,9 +39,11 @@ impl TargetError {
 /// The parts of a request an attestation covers.
 ///
 /// - `method`: as sent, case-sensitive (`GET`);
-/// - `authority`: the URI's authority when it has one (absolute-form,
-///   HTTP/2 `:authority`), else the value of the one `Host` header, byte
-///   for byte (a request with two `Host` headers has none);
+/// - `authority`: the request's one authority ([`crate::authority_of`]):
+///   the URI's authority when it has one (absolute-form, HTTP/2
+///   `:authority`), else the value of the one `Host` header, byte for byte;
+///   a request with two `Host` headers, or whose `Host` disagrees with the
+///   URI, has none;
 /// - `path_and_query`: the path (`/` for an absolute URI with an empty
 ///   path), then `?` and the query when the URI has one: the origin-form
 ///   request-target exactly as sent.
@@ -64,19 +66,7 @@ impl<'a> RequestTarget<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Result<Self, TargetError> {
-        let authority = match uri.authority() {
-            Some(a) => a.as_str(),
-            None => {
-                let mut hosts = headers.get_all(HOST).iter();
-                match (hosts.next(), hosts.next()) {
-                    (Some(host), None) => host.to_str().map_err(|_| TargetError::MissingAuthority)?,
-                    _ => return Err(TargetError::MissingAuthority),
-                }
-            }
-        };
-        if authority.is_empty() {
-            return Err(TargetError::MissingAuthority);
-        }
+        let authority = authority_of(uri, headers).map_err(|_| TargetError::MissingAuthority)?;
         Ok(Self { method: method.as_str(), authority, path: uri.path(), query: uri.query() })
     }
 
@@ -98,19 +88,6 @@ impl<'a> RequestTarget<'a> {
     /// The query without its `?`, when the URI has one.
     pub const fn query(&self) -> Option<&'a str> {
         self.query
-    }
-}
-
-/// `field(x) = u32be(len(x)) x`, fed in pieces.
-fn field(mac: &mut Hmac<Sha256>, parts: &[&[u8]]) {
-    let len = parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()));
-    // INVARIANT: every field is a header value or URI part, far below 4 GiB
-    // (`http` caps a URI at 64 KiB); saturating keeps a longer one unequal
-    // to any honest encoding rather than wrapping.
-    let len = u32::try_from(len).unwrap_or(u32::MAX);
-    mac.update(&len.to_be_bytes());
-    for p in parts {
-        mac.update(p);
     }
 }
 
@@ -139,21 +116,6 @@ pub(crate) fn message_mac(
         field(&mut mac, &[value]);
     }
     mac
-}
-
-/// Canonical decimal of `n` (no sign, no leading zero) in `buf`.
-pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut start = buf.len();
-    for slot in buf.iter_mut().rev() {
-        let digit = u8::try_from(n.checked_rem(10).unwrap_or(0)).unwrap_or(0);
-        *slot = b'0'.saturating_add(digit);
-        n = n.checked_div(10).unwrap_or(0);
-        start = start.saturating_sub(1);
-        if n == 0 {
-            break;
-        }
-    }
-    buf.get(start..).and_then(|d| core::str::from_utf8(d).ok()).unwrap_or("0")
 }
 
 /// Signs attestations with the platform secret at one instant.
@@ -209,12 +171,12 @@ impl AttestationSigner<'_> {
         let [_, deployment, _, _] = values;
         let key = self.secret.derive_bytes(deployment);
         let mut ts_buf = [0u8; 20];
-        let ts = decimal(self.now.unix_seconds(), &mut ts_buf);
+        let ts = write_decimal(self.now.unix_seconds(), &mut ts_buf);
         let kid = self.secret.kid();
         let tag = message_mac(keyed_mac(&key), kid, ts, target, values).finalize().into_bytes();
         let mut b64 = [0u8; MAC_B64_LEN];
         // INVARIANT: 32 bytes encode to exactly 43 unpadded characters.
-        let written = URL_SAFE_NO_PAD.encode_slice(tag.as_slice(), &mut b64).unwrap_or(0);
+        let written = B64U.encode_slice(tag.as_slice(), &mut b64).unwrap_or(0);
         let mut len = 0usize;
         for part in [
             VERSION.as_bytes(),
@@ -244,15 +206,9 @@ pub(crate) const MAX_ATTESTATION_LEN: usize = 2 + 1 + super::keys::MAX_ATTESTATI
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use http::header::HOST;
 
-    #[test]
-    fn decimal_is_canonical() {
-        let mut b = [0u8; 20];
-        assert_eq!(decimal(0, &mut b), "0");
-        assert_eq!(decimal(1_700_000_000, &mut b), "1700000000");
-        assert_eq!(decimal(u64::MAX, &mut b), "18446744073709551615");
-    }
+    use super::*;
 
     #[test]
     fn authority_rules() {
@@ -268,9 +224,18 @@ mod tests {
         // (request smuggling), so there is none.
         h.append(HOST, HeaderValue::from_static("b.vendo.run"));
         assert_eq!(RequestTarget::new(&m, &origin, &h).unwrap_err().code(), "missing_authority");
-        // The URI's authority wins over Host (RFC 9112 §3.2.2).
-        let absolute: Uri = "http://c.vendo.run".parse().unwrap();
+        // The URI's authority is the one covered (RFC 9112 §3.2.2), and a
+        // Host that disagrees with it leaves the request without one: the
+        // tool would otherwise verify one host and serve another.
+        let absolute: Uri = "http://C.vendo.run".parse().unwrap();
+        let mut h = HeaderMap::new();
+        assert_eq!(RequestTarget::new(&m, &absolute, &h).unwrap().authority(), "C.vendo.run");
+        h.append(HOST, HeaderValue::from_static("c.vendo.run"));
         let t = RequestTarget::new(&m, &absolute, &h).unwrap();
-        assert_eq!((t.authority(), t.path(), t.query()), ("c.vendo.run", "/", None));
+        assert_eq!((t.authority(), t.path(), t.query()), ("C.vendo.run", "/", None));
+        h.insert(HOST, HeaderValue::from_static("d.vendo.run"));
+        assert_eq!(RequestTarget::new(&m, &absolute, &h), Err(TargetError::MissingAuthority));
+        let userinfo: Uri = "http://evil@c.vendo.run/".parse().unwrap();
+        assert_eq!(RequestTarget::new(&m, &userinfo, &HeaderMap::new()), Err(TargetError::MissingAuthority));
     }
 }

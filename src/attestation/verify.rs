@@ -1,7 +1,6 @@
 //! The tool-side verifier.
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 use http::header::CONNECTION;
 use http::request::Parts;
@@ -9,12 +8,12 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::keys::{DeploymentKey, valid_kid};
 use super::sign::{MAC_B64_LEN, RequestTarget, VERSION, message_mac};
-use crate::cookies::trim_ows;
 use crate::headers::{
     ATTESTATION_HEADER, DEPLOYMENT_ID_HEADER, TENANT_ID_HEADER, USER_EMAIL_HEADER, USER_ID_HEADER, is_managed_name,
 };
 use crate::ids::{DeploymentId, Email, TenantId, UserId};
 use crate::timestamp::Timestamp;
+use crate::wire::{B64U, connection_tokens, parse_canonical_secs};
 
 /// Why a request's attestation was refused.
 ///
@@ -177,7 +176,7 @@ fn scan(headers: &HeaderMap) -> Result<Covered<'_>, AttestationError> {
     let mut c = Covered::default();
     for (name, value) in headers {
         if name == CONNECTION {
-            let nominated = value.as_bytes().split(|&b| b == b',').map(trim_ows).any(is_managed_name);
+            let nominated = connection_tokens(value.as_bytes()).any(is_managed_name);
             if nominated {
                 return Err(AttestationError::UnexpectedHeader);
             }
@@ -208,15 +207,6 @@ struct Parsed<'r> {
     mac: [u8; 32],
 }
 
-/// SPEC §4 integer syntax: decimal, no sign, no leading zero but `0`.
-fn canonical_timestamp(s: &str) -> Option<Timestamp> {
-    let digits = s.len() <= 12 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits || (s.len() > 1 && s.starts_with('0')) {
-        return None;
-    }
-    s.parse::<u64>().ok().and_then(|n| Timestamp::from_unix_seconds(n).ok())
-}
-
 fn parse(value: &HeaderValue) -> Result<Parsed<'_>, AttestationError> {
     let s = value.to_str().map_err(|_| AttestationError::Malformed)?;
     let mut it = s.split('.');
@@ -228,11 +218,11 @@ fn parse(value: &HeaderValue) -> Result<Parsed<'_>, AttestationError> {
     if version != VERSION || !valid_kid(kid) || mac_b64.len() != MAC_B64_LEN {
         return Err(AttestationError::Malformed);
     }
-    let ts = canonical_timestamp(ts_text).ok_or(AttestationError::Malformed)?;
-    // The URL_SAFE_NO_PAD engine refuses padding, the standard alphabet
-    // and non-zero trailing bits: one encoding per MAC (SPEC §4 b64u).
+    let ts = parse_canonical_secs(ts_text.as_bytes()).ok_or(AttestationError::Malformed)?;
+    // The strict engine refuses padding, the standard alphabet and non-zero
+    // trailing bits: one encoding per MAC (SPEC §4 b64u).
     let mut buf = [0u8; 33];
-    let n = URL_SAFE_NO_PAD.decode_slice(mac_b64, &mut buf).map_err(|_| AttestationError::Malformed)?;
+    let n = B64U.decode_slice(mac_b64, &mut buf).map_err(|_| AttestationError::Malformed)?;
     let mac = buf.get(..n).and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or(AttestationError::Malformed)?;
     Ok(Parsed { kid, ts_text, ts, mac })
 }
@@ -327,17 +317,6 @@ impl AttestationVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamp_syntax() {
-        assert_eq!(canonical_timestamp("0"), Some(Timestamp::EPOCH));
-        assert_eq!(canonical_timestamp("253402300799"), Some(Timestamp::MAX));
-        // Leading zeros, signs and out-of-range values would give one
-        // instant several encodings.
-        for bad in ["", "01", "+1", "-1", "253402300800", "1e9", " 1", "9999999999999"] {
-            assert_eq!(canonical_timestamp(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn mac_encoding_is_canonical() {

@@ -9,7 +9,8 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use super::is_managed_name;
-use crate::cookies::{cookie_pairs, trim_ows};
+use crate::cookies::cookie_pairs;
+use crate::wire::connection_tokens;
 
 /// What [`strip`] removed, so an operator can alert on spoofing.
 ///
@@ -202,12 +203,6 @@ pub(super) fn rewrite_values(
         // removes data.
         let _ = headers.try_append(name.clone(), keep);
     }
-}
-
-/// Splits a `Connection` value into trimmed tokens; empty elements (the
-/// `#rule` allows `a,,b`) are skipped.
-fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(trim_ows).filter(|t| !t.is_empty())
 }
 
 fn nominates_managed(value: &HeaderValue) -> bool {

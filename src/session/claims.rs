@@ -1,7 +1,7 @@
 //! Claims parsing, run only after the MAC verified (SPEC §4, check 4
 //! `bad_claims`).
 
-use super::MAX_INT_DIGITS;
+use crate::wire::parse_canonical_secs;
 use crate::{DeploymentId, Email, TenantId, Timestamp, UserId};
 
 /// Validated claims: byte spans into the decoded payload, and the times.
@@ -13,27 +13,6 @@ pub(super) struct Parsed {
     pub(super) spans: [(usize, usize); 4],
     pub(super) issued_at: Timestamp,
     pub(super) expires_at: Timestamp,
-}
-
-/// Parses a SPEC §4 integer: decimal digits, no sign, no leading zero
-/// except `"0"`, at most [`crate::MAX_UNIX_SECONDS`]. The digit count is
-/// bounded before any arithmetic, so nothing can wrap (branca#21).
-pub(super) fn parse_canonical_secs(s: &[u8]) -> Option<Timestamp> {
-    match s {
-        [] => return None,
-        [b'0'] => return Some(Timestamp::EPOCH),
-        [b'0', ..] => return None,
-        _ if s.len() > MAX_INT_DIGITS => return None,
-        _ => {}
-    }
-    let mut v: u64 = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b.wrapping_sub(b'0')))?;
-    }
-    Timestamp::from_unix_seconds(v).ok()
 }
 
 /// Parses `tenant LF deployment LF user LF email LF iat LF exp`.

@@ -16,9 +16,6 @@
 //! [`mint_session`] signs with the ring's primary key and nothing else
 //! (CVE-2025-47278: a fallback key must never sign).
 
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-
 mod claims;
 mod cookie;
 mod keys;
@@ -47,7 +44,7 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 pub const MIN_KEY_LEN: usize = 32;
 
 /// Longest key id, in bytes (SPEC §4).
-pub const MAX_KID_LEN: usize = 32;
+pub const MAX_KID_LEN: usize = crate::wire::MAX_KID_LEN;
 
 /// Most keys one [`KeyRing`] holds.
 pub const MAX_RING_KEYS: usize = 8;
@@ -62,8 +59,7 @@ pub const DEFAULT_LEEWAY_SECS: u64 = 60;
 /// Default maximum lifetime `exp - iat`, in seconds: 7 days (SPEC §5).
 pub const DEFAULT_MAX_LIFETIME_SECS: u64 = 604_800;
 
-/// Digits in [`crate::MAX_UNIX_SECONDS`], the longest canonical integer.
-const MAX_INT_DIGITS: usize = 12;
+use crate::wire::{B64U, MAX_INT_DIGITS, is_kid as is_valid_kid};
 
 /// Domain tag that starts every MAC input (SPEC §4): a key shared with
 /// another HMAC use can never yield a valid session MAC.
@@ -78,70 +74,13 @@ const MAC_LEN: usize = 32;
 /// `b64u(mac)` is always exactly this long (SPEC §4).
 const MAC_B64_LEN: usize = 43;
 
-/// Canonical base64url (RFC 4648 §5): no padding on encode; on decode,
-/// padding, bytes outside the url-safe alphabet and non-zero trailing bits
-/// are all refused (pallets/itsdangerous#28: one token, one encoding).
-const B64U: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
-
-/// SPEC §4 key id syntax: 1–32 bytes of `[A-Za-z0-9_-]`.
-const fn is_valid_kid(kid: &[u8]) -> bool {
-    if kid.is_empty() || kid.len() > MAX_KID_LEN {
-        return false;
-    }
-    let mut rest = kid;
-    while let [b, tail @ ..] = rest {
-        if !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-') {
-            return false;
-        }
-        rest = tail;
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
 
     #[test]
     fn claims_bound_matches_spec_arithmetic() {
         assert_eq!(MAX_CLAIMS_LEN, 64 * 3 + 254 + 2 * 12 + 5);
         assert_eq!(crate::MAX_UNIX_SECONDS.to_string().len(), MAX_INT_DIGITS);
-    }
-
-    #[test]
-    fn kid_syntax() {
-        assert!(is_valid_kid(b"k"));
-        assert!(is_valid_kid(b"A-z_09"));
-        assert!(is_valid_kid(&[b'a'; 32]));
-        assert!(!is_valid_kid(&[b'a'; 33]));
-        assert!(!is_valid_kid(b""));
-        assert!(!is_valid_kid(b"k.1"));
-        assert!(!is_valid_kid(b"k=1"));
-        assert!(!is_valid_kid("ké".as_bytes()));
-    }
-
-    #[test]
-    fn engine_is_canonical() {
-        let mut out = [0u8; 8];
-        assert_eq!(B64U.decode_slice("AQ", &mut out), Ok(1));
-        // Padding (RFC 4648 §3.2 allows it; SPEC §4 does not).
-        assert!(B64U.decode_slice("AQ==", &mut out).is_err());
-        // Non-zero unused trailing bits: "AR" and "AQ" both decode to 0x01
-        // in a lenient decoder (pallets/itsdangerous#28).
-        assert!(B64U.decode_slice("AR", &mut out).is_err());
-        // Standard alphabet.
-        assert!(B64U.decode_slice("+w", &mut out).is_err());
-        assert!(B64U.decode_slice("_w", &mut out).is_ok());
-        assert!(B64U.decode_slice("/w", &mut out).is_err());
-        // Impossible length.
-        assert!(B64U.decode_slice("AQID_", &mut out).is_err());
-        assert_eq!(B64U.encode([0xfb, 0xff]), "-_8");
     }
 }
