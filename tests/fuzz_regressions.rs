@@ -26,6 +26,8 @@ mod fixture;
 mod mutate;
 #[path = "../fuzz/src/reference.rs"]
 mod reference;
+#[path = "../fuzz/src/response_props.rs"]
+mod response_props;
 #[path = "../fuzz/src/roundtrip_props.rs"]
 mod roundtrip_props;
 #[path = "../fuzz/src/strip_props.rs"]
@@ -35,6 +37,7 @@ mod verify_props;
 
 use admit_props::{AdmitCase, Via};
 use fixture::{Fixture, IAT, RETIRE_AT};
+use http::Method;
 use mutate::Mutation;
 use reference::{Field, MAX_SECS};
 use roundtrip_props::RoundtripCase;
@@ -217,10 +220,23 @@ fn strip_tables() {
 }
 
 fn admit(host: &str, route: u8, cookie: Option<Vec<u8>>, extra: &[(&str, &str)], now: u64, via: Via) -> String {
+    admit_with(Method::GET, host, route, cookie, extra, now, via)
+}
+
+fn admit_with(
+    method: Method,
+    host: &str,
+    route: u8,
+    cookie: Option<Vec<u8>>,
+    extra: &[(&str, &str)],
+    now: u64,
+    via: Via,
+) -> String {
     let mut fields: Vec<_> =
         cookie.map(|c| (b"cookie".to_vec(), [SESSION.as_bytes(), b"=", &c].concat())).into_iter().collect();
     fields.extend(extra.iter().map(|(n, v)| field(n, v)));
     admit_props::check(&AdmitCase {
+        method,
         host: host.as_bytes().to_vec(),
         route: fixture::route(route),
         fields,
@@ -231,7 +247,7 @@ fn admit(host: &str, route: u8, cookie: Option<Vec<u8>>, extra: &[(&str, &str)],
 }
 
 fn parts(attest: bool, uri: &str) -> Via {
-    Via::Parts { attest, uri: uri.as_bytes().to_vec(), post: false }
+    Via::Parts { attest, uri: uri.as_bytes().to_vec() }
 }
 
 #[test]
@@ -271,6 +287,123 @@ fn admit_reaches_both_outcomes() {
     // Two session cookies: cookie tossing from a sibling subdomain.
     let two = [("cookie", "__Host-vendo_session=other")];
     assert_eq!(admit("acme-crm.vendo.run", 0, Some(minted(0)), &two, IAT, Via::Headers), "duplicate_session");
+}
+
+/// SPEC §3.2 through both admits: the site check answers after the
+/// route and before the session cookie, and its denial forwards nothing.
+#[test]
+fn admit_refuses_requests_other_sites_started() {
+    let t = Some(minted(0));
+    const EVIL: (&str, &str) = ("origin", "https://evil-x.vendo.run");
+    const FORGED: (&str, &str) = ("x_vendo_user_id", "admin");
+    type Row<'a> = (Method, &'a [(&'a str, &'a str)], u8, Option<Vec<u8>>, &'a str);
+    let rows: Vec<Row<'_>> = vec![
+        // Cross-tenant CSRF: a sibling's auto-submitted form.
+        (
+            Method::POST,
+            &[
+                ("sec-fetch-site", "same-site"),
+                ("sec-fetch-mode", "navigate"),
+                ("sec-fetch-dest", "document"),
+                EVIL,
+                FORGED,
+            ],
+            0,
+            t.clone(),
+            "cross_site_request",
+        ),
+        // A link from a sibling opens the tool.
+        (
+            Method::GET,
+            &[("sec-fetch-site", "same-site"), ("sec-fetch-mode", "navigate"), ("sec-fetch-dest", "document"), FORGED],
+            0,
+            t.clone(),
+            "admitted",
+        ),
+        // fetch() with credentials from a sibling.
+        (
+            Method::GET,
+            &[("sec-fetch-site", "same-site"), ("sec-fetch-mode", "cors"), ("sec-fetch-dest", "empty")],
+            0,
+            t.clone(),
+            "cross_site_request",
+        ),
+        (Method::POST, &[("SEC-FETCH-SITE", " Same-Origin ")], 0, t.clone(), "admitted"),
+        // Older browsers: Origin only.
+        (Method::DELETE, &[EVIL, FORGED], 0, t.clone(), "cross_site_request"),
+        (Method::POST, &[("origin", "null")], 0, t.clone(), "cross_site_request"),
+        (
+            Method::POST,
+            &[("origin", "https://acme-crm.vendo.run@evil-x.vendo.run")],
+            0,
+            t.clone(),
+            "cross_site_request",
+        ),
+        (Method::POST, &[("origin", "https://ACME-CRM.vendo.run.:8443")], 0, t.clone(), "admitted"),
+        (Method::OPTIONS, &[EVIL], 0, t.clone(), "admitted"),
+        // SPEC §5 order: route errors first, session errors after.
+        (Method::POST, &[EVIL], 3, t.clone(), "route_mismatch"),
+        (Method::POST, &[EVIL], 5, t.clone(), "not_found"),
+        (Method::POST, &[EVIL], 0, None, "cross_site_request"),
+        (Method::POST, &[EVIL], 1, t.clone(), "cross_site_request"),
+        (Method::POST, &[], 0, None, "no_session"),
+    ];
+    for (method, extra, route, cookie, want) in rows {
+        for via in [Via::Headers, parts(true, "/inbox")] {
+            let got = admit_with(method.clone(), "acme-crm.vendo.run", route, cookie.clone(), extra, IAT, via.clone());
+            assert_eq!(got, want, "{method} {extra:?} route {route} via {via:?}");
+        }
+    }
+}
+
+#[test]
+fn filter_response_tables() {
+    let rows: Vec<(Vec<Field>, usize)> = vec![
+        // Cookie tossing in every spelling of Domain.
+        (
+            vec![
+                field("set-cookie", "a=1; Domain=vendo.run"),
+                field("Set-Cookie", "b=1;domain =.VENDO.RUN"),
+                field("set-cookie", "c=1; Path=/;\tDOMAIN"),
+                field("set-cookie", "Domain=kept; Path=/"),
+            ],
+            3,
+        ),
+        // Session fixation and shadowing.
+        (
+            vec![
+                field("set-cookie", "__Host-vendo_session=x; Path=/; Secure"),
+                field("set-cookie", "__host-vendo_session=x"),
+                field("set-cookie", "x __Host-vendo_session=y"),
+                field("set-cookie", "ref=__Host-vendo_session"),
+            ],
+            3,
+        ),
+        // Set-Cookie2 and the namespace; near misses and others pass.
+        (
+            vec![
+                field("set-cookie2", "a=1"),
+                field("X-Vendo-User-Id", "u_admin"),
+                field("x_vendo.tenant_id", "t_2"),
+                field("x-vendor-id", "1"),
+                field("content-type", "text/html"),
+            ],
+            3,
+        ),
+        // Fields http cannot hold are judged by the verdict only.
+        (vec![field("bad name", "a=1; Domain=vendo.run"), (b"set-cookie".to_vec(), b"a=1\r\n".to_vec())], 0),
+        (vec![], 0),
+    ];
+    for (fields, removed) in &rows {
+        assert_eq!(response_props::check(fields, SESSION), *removed, "{fields:?}");
+    }
+    // An empty or short session name: the reference and the crate agree
+    // that every name contains the empty string.
+    for name in ["", "s", "sid"] {
+        for (fields, _) in &rows {
+            response_props::check(fields, name);
+        }
+    }
 }
 
 #[test]

@@ -2,10 +2,12 @@
 //! mutated, foreign and forged sessions, forged identity headers in many
 //! spellings, `Connection` nominations, several `Cookie` headers, valid,
 //! legacy and hostile hosts, route entries right and wrong, and `now`
-//! around the validity window. The decision equals SPEC §5 `forward` over
-//! the components; an admitted request carries exactly the verified
-//! identity (and an attestation the tool-side verifier accepts); a denied
-//! one carries nothing of the namespace and no session cookie.
+//! around the validity window, methods and Fetch Metadata and `Origin`
+//! fields of this site, a sibling's and none. The decision equals SPEC §5
+//! `forward` over the components (§3.2 from the reference, between the
+//! route and the session cookie); an admitted request carries exactly the
+//! verified identity (and an attestation the tool-side verifier accepts);
+//! a denied one carries nothing of the namespace and no session cookie.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -13,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use vendo_isolation::SESSION_COOKIE_NAME;
 use vendo_isolation_fuzz::admit_props::{AdmitCase, Via, check, host};
 use vendo_isolation_fuzz::fixture;
-use vendo_isolation_fuzz::inputs::{FieldSpec, TokenChoice};
+use vendo_isolation_fuzz::inputs::{FieldSpec, MethodSpec, SiteFieldSpec, TokenChoice};
 
 /// Where the session cookie goes; the first variant is the ordinary
 /// request, so an exhausted input is admitted.
@@ -29,7 +31,7 @@ enum Session {
 #[derive(Debug, Arbitrary)]
 enum ViaSpec {
     Headers,
-    Parts { attest: bool, uri: u8, raw_uri: Vec<u8>, post: bool },
+    Parts { attest: bool, uri: u8, raw_uri: Vec<u8> },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -40,6 +42,8 @@ struct Input {
     host_raw: Vec<u8>,
     route: u8,
     fields: Vec<FieldSpec>,
+    method: MethodSpec,
+    site: Vec<SiteFieldSpec>,
     now_choice: u8,
     now_offset: i64,
     options: u8,
@@ -71,14 +75,16 @@ fuzz_target!(|input: Input| {
         }
     }
     fields.extend(input.fields.iter().map(|f| f.render(name, &token)));
+    fields.extend(input.site.iter().map(SiteFieldSpec::render));
     let via = match input.via {
         ViaSpec::Headers => Via::Headers,
-        ViaSpec::Parts { attest, uri, raw_uri, post } => {
+        ViaSpec::Parts { attest, uri, raw_uri } => {
             let uri = URIS.get(usize::from(uri)).map_or(raw_uri, |u| u.as_bytes().to_vec());
-            Via::Parts { attest, uri, post }
+            Via::Parts { attest, uri }
         }
     };
     check(&AdmitCase {
+        method: input.method.method(),
         host: host(input.host, &input.host_raw),
         route: fixture::route(input.route),
         fields,

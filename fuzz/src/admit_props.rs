@@ -1,7 +1,8 @@
 //! `Gate::admit` and `Gate::admit_headers`: the decision is SPEC §5's
-//! `forward` order over the components, a forwarded request carries
-//! exactly the verified session's identity, and a denied one carries
-//! nothing of the namespace, no nomination of it and no session cookie.
+//! `forward` order over the components (the §3.2 site check between the
+//! route and the session cookie), a forwarded request carries exactly the
+//! verified session's identity, and a denied one carries nothing of the
+//! namespace, no nomination of it and no session cookie.
 
 use std::sync::OnceLock;
 
@@ -31,14 +32,14 @@ pub enum Via {
         attest: bool,
         /// The request-target; `/` when `http` cannot parse it.
         uri: Vec<u8>,
-        /// `POST` instead of `GET`.
-        post: bool,
     },
 }
 
 /// One request.
 #[derive(Debug, Clone)]
 pub struct AdmitCase {
+    /// The method.
+    pub method: Method,
     /// The host as sent.
     pub host: Vec<u8>,
     /// The entry the caller's store returned.
@@ -66,8 +67,9 @@ fn gates() -> &'static [[Gate; 2]; 4] {
 
 /// The first refusal in SPEC §5 `forward` order, from the components:
 /// authority and host parsing (the crate's, fuzzed on their own), the
-/// route rebuild, the session cookie and verification (the reference).
-fn expected(case: &AdmitCase, host: &str, cookies: &[&[u8]]) -> Result<Claims, String> {
+/// route rebuild, the site check, the session cookie and verification
+/// (the reference). `fields` are the request's header fields.
+fn expected(case: &AdmitCase, host: &str, fields: &[Field], cookies: &[&[u8]]) -> Result<Claims, String> {
     let key = HostPolicy::default().parse(host).map_err(|e| e.code().to_owned())?;
     let entry = case.route.as_ref().ok_or("not_found")?;
     let (t, d) = (entry.tenant_slug.as_str(), entry.deployment_slug.as_str());
@@ -78,6 +80,8 @@ fn expected(case: &AdmitCase, host: &str, cookies: &[&[u8]]) -> Result<Claims, S
     if rebuilt != key.as_str() {
         return Err("route_mismatch".into());
     }
+    reference::site::check_site(case.method.as_str().as_bytes(), host.as_bytes(), fields)
+        .map_err(|_| "cross_site_request")?;
     let token = reference::find_session(cookies, SESSION_COOKIE_NAME.as_bytes())?;
     let model = options(case.options).1;
     let f = Fixture::get();
@@ -97,13 +101,13 @@ pub fn check(case: &AdmitCase) -> String {
         Via::Headers => {
             let host = String::from_utf8_lossy(&case.host).into_owned();
             let cookies: Vec<&[u8]> = headers.get_all("cookie").iter().map(HeaderValue::as_bytes).collect();
-            let want = expected(case, &host, &cookies);
+            let want = expected(case, &host, &fields, &cookies);
             let mut map = headers.clone();
-            let got = gate.admit_headers(&Method::GET, &host, &mut map, case.route.as_ref(), now);
+            let got = gate.admit_headers(&case.method, &host, &mut map, case.route.as_ref(), now);
             ((got, want), map, None)
         }
-        Via::Parts { uri, post, .. } => {
-            let mut req = Request::builder().method(if *post { Method::POST } else { Method::GET });
+        Via::Parts { uri, .. } => {
+            let mut req = Request::builder().method(case.method.clone());
             req = req.uri(Uri::try_from(uri.as_slice()).unwrap_or_else(|_| Uri::from_static("/")));
             let (mut parts, ()) = req.body(()).unwrap().into_parts();
             if let Ok(h) = HeaderValue::from_bytes(&case.host) {
@@ -116,7 +120,7 @@ pub fn check(case: &AdmitCase) -> String {
             let cookies: Vec<&[u8]> = headers.get_all("cookie").iter().map(HeaderValue::as_bytes).collect();
             let want = match authority_of(&parts.uri, &parts.headers) {
                 Err(e) => Err(e.code().to_owned()),
-                Ok(host) => expected(case, host, &cookies),
+                Ok(host) => expected(case, host, &fields, &cookies),
             };
             let got = gate.admit(&mut parts, case.route.as_ref(), now);
             let map = parts.headers.clone();
@@ -157,7 +161,9 @@ pub fn check(case: &AdmitCase) -> String {
             assert_eq!(denial.code(), code, "first refusal differs");
             let status = denial.status();
             match code.as_str() {
-                "wrong_tenant" | "wrong_deployment" => assert_eq!(status, StatusCode::FORBIDDEN),
+                "wrong_tenant" | "wrong_deployment" | "cross_site_request" => {
+                    assert_eq!(status, StatusCode::FORBIDDEN);
+                }
                 "not_found" | "route_mismatch" | "not_under_apex" | "apex" | "reserved" => {
                     assert_eq!(status, StatusCode::NOT_FOUND);
                 }

@@ -265,3 +265,227 @@ impl FieldSpec {
         }
     }
 }
+
+const METHODS: [&str; 10] = ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "get", "Post", "PROPFIND"];
+
+/// A request method: a common one, a case variant, or any bytes (an
+/// invalid token becomes `GET`).
+#[derive(Debug, Arbitrary)]
+pub enum MethodSpec {
+    /// Index into the dictionary; the first is `GET`.
+    Dict(u8),
+    /// Any bytes.
+    Raw(Vec<u8>),
+}
+
+impl MethodSpec {
+    /// The method.
+    pub fn method(&self) -> http::Method {
+        let bytes = match self {
+            Self::Dict(i) => METHODS[usize::from(*i) % METHODS.len()].as_bytes(),
+            Self::Raw(b) => b.as_slice(),
+        };
+        http::Method::from_bytes(bytes).unwrap_or(http::Method::GET)
+    }
+}
+
+const SITES: [&str; 10] = [
+    "same-origin",
+    "same-site",
+    "cross-site",
+    "none",
+    "SAME-ORIGIN",
+    " Same-Site\t",
+    "same-origin, none",
+    "same_origin",
+    "",
+    "null",
+];
+const MODES: [&str; 7] = ["navigate", "NAVIGATE", " navigate ", "cors", "no-cors", "same-origin", "websocket"];
+const DESTS: [&str; 7] = ["document", "Document\t", "iframe", "frame", "empty", "image", "documents"];
+const SCHEMES: [&str; 6] = ["https", "http", "HTTPS", "", "1x", "ws"];
+const ORIGIN_HOSTS: [&str; 9] = [
+    "acme-crm.vendo.run",
+    "ACME-CRM.vendo.run.",
+    "crm.acme.vendo.run",
+    "evil-x.vendo.run",
+    "acme-crm.vendo.run.evil-x.vendo.run",
+    "acme-crm.vendo.run@evil-x.vendo.run",
+    "vendo.run",
+    "",
+    "[::1]",
+];
+const PORTS: [&str; 6] = ["", ":443", ":8443", ":", ":8x", ":99999999"];
+const TAILS: [&str; 6] = ["", "/", "/path", "?q", "#f", "."];
+
+/// One value: from a dictionary, or any bytes.
+#[derive(Debug, Arbitrary)]
+pub enum ValueSpec {
+    /// Index into the field's dictionary.
+    Dict(u8),
+    /// Any bytes.
+    Raw(Vec<u8>),
+}
+
+impl ValueSpec {
+    fn render(&self, dict: &[&str]) -> Vec<u8> {
+        match self {
+            Self::Dict(i) => dict[usize::from(*i) % dict.len()].as_bytes().to_vec(),
+            Self::Raw(b) => b.clone(),
+        }
+    }
+}
+
+/// An `Origin` value.
+#[derive(Debug, Arbitrary)]
+pub enum OriginSpec {
+    /// `null`: sandboxed frames, `data:` URLs.
+    Null,
+    /// `scheme://host port tail`, each from a dictionary, padded.
+    Built {
+        /// Index into the schemes.
+        scheme: u8,
+        /// Index into the hosts.
+        host: u8,
+        /// Index into the ports.
+        port: u8,
+        /// Index into the tails (path, query, fragment, dot).
+        tail: u8,
+        /// Surrounding spaces or tabs.
+        pad: u8,
+    },
+    /// Any bytes.
+    Raw(Vec<u8>),
+}
+
+impl OriginSpec {
+    fn render(&self) -> Vec<u8> {
+        let pick = |d: &[&'static str], i: u8| d[usize::from(i) % d.len()];
+        match self {
+            Self::Null => b"null".to_vec(),
+            Self::Built { scheme, host, port, tail, pad } => format!(
+                "{p}{}://{}{}{}{q}",
+                pick(&SCHEMES, *scheme),
+                pick(&ORIGIN_HOSTS, *host),
+                pick(&PORTS, *port),
+                pick(&TAILS, *tail),
+                p = pick(&["", " ", "\t"], *pad),
+                q = pick(&["", "\t", " "], pad >> 4),
+            )
+            .into_bytes(),
+            Self::Raw(b) => b.clone(),
+        }
+    }
+}
+
+/// A Fetch Metadata or `Origin` field (SPEC §3.2), its name in lower or
+/// upper case.
+#[derive(Debug, Arbitrary)]
+pub enum SiteFieldSpec {
+    /// `Sec-Fetch-Site`.
+    Site(ValueSpec, bool),
+    /// `Sec-Fetch-Mode`.
+    Mode(ValueSpec, bool),
+    /// `Sec-Fetch-Dest`.
+    Dest(ValueSpec, bool),
+    /// `Origin`.
+    Origin(OriginSpec, bool),
+}
+
+impl SiteFieldSpec {
+    /// `(name, value)` bytes.
+    pub fn render(&self) -> (Vec<u8>, Vec<u8>) {
+        let (name, value, upper) = match self {
+            Self::Site(v, u) => ("sec-fetch-site", v.render(&SITES), u),
+            Self::Mode(v, u) => ("sec-fetch-mode", v.render(&MODES), u),
+            Self::Dest(v, u) => ("sec-fetch-dest", v.render(&DESTS), u),
+            Self::Origin(o, u) => ("origin", o.render(), u),
+        };
+        let name = if *upper { name.to_ascii_uppercase() } else { name.to_owned() };
+        (name.into_bytes(), value)
+    }
+}
+
+const SET_COOKIE_NAMES: [&str; 10] = [
+    "theme",
+    "__Host-cart",
+    "Domain",
+    "sid",
+    "SID",
+    "",
+    "__Host-vendo_session",
+    "__host-vendo_session",
+    "x __Host-vendo_session",
+    " __HOST-VENDO_SESSION ",
+];
+const ATTRIBUTES: [&str; 8] =
+    ["Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Max-Age=0", "Path=/domain", "xdomain=1", "Domains=vendo.run"];
+const DOMAIN_NAMES: [&str; 6] = ["Domain", "domain", "DOMAIN", "DoMaIn", "domain ", "\tDomain"];
+const DOMAIN_VALUES: [&str; 6] = ["=vendo.run", "=.vendo.run", " =VENDO.RUN", "=", "", "=acme-crm.vendo.run"];
+const SEPARATORS: [&str; 4] = ["; ", ";", " ;\t", ";;"];
+
+/// One `Set-Cookie` attribute.
+#[derive(Debug, Arbitrary)]
+pub enum AttributeSpec {
+    /// An ordinary attribute, or a near miss of `Domain`.
+    Dict(u8),
+    /// `Domain` in some spelling with some value.
+    Domain(u8, u8),
+    /// Any bytes.
+    Raw(Vec<u8>),
+}
+
+/// One response header field (SPEC §3.3).
+#[derive(Debug, Arbitrary)]
+pub enum ResponseFieldSpec {
+    /// A `Set-Cookie`: name, whether it has `=`, value, attributes with
+    /// their separators; the name of the header in some case.
+    SetCookie {
+        /// Cookie name.
+        name: ValueSpec,
+        /// Whether `=` follows the name.
+        eq: bool,
+        /// Cookie value.
+        value: Vec<u8>,
+        /// `(separator, attribute)`.
+        attributes: Vec<(u8, AttributeSpec)>,
+        /// `Set-Cookie` spelled in upper case.
+        upper: bool,
+    },
+    /// A `Set-Cookie2`.
+    SetCookie2(Vec<u8>),
+    /// Any name (namespace spellings, near misses, ordinary), any value.
+    Field(NameSpec, Vec<u8>),
+}
+
+impl ResponseFieldSpec {
+    /// `(name, value)` bytes.
+    pub fn render(&self) -> (Vec<u8>, Vec<u8>) {
+        match self {
+            Self::SetCookie { name, eq, value, attributes, upper } => {
+                let mut v = name.render(&SET_COOKIE_NAMES);
+                if *eq {
+                    v.push(b'=');
+                    v.extend_from_slice(value);
+                }
+                for (sep, a) in attributes {
+                    v.extend_from_slice(SEPARATORS[usize::from(*sep) % SEPARATORS.len()].as_bytes());
+                    match a {
+                        AttributeSpec::Dict(i) => {
+                            v.extend_from_slice(ATTRIBUTES[usize::from(*i) % ATTRIBUTES.len()].as_bytes());
+                        }
+                        AttributeSpec::Domain(n, d) => {
+                            v.extend_from_slice(DOMAIN_NAMES[usize::from(*n) % DOMAIN_NAMES.len()].as_bytes());
+                            v.extend_from_slice(DOMAIN_VALUES[usize::from(*d) % DOMAIN_VALUES.len()].as_bytes());
+                        }
+                        AttributeSpec::Raw(b) => v.extend_from_slice(b),
+                    }
+                }
+                let header = if *upper { "SET-COOKIE" } else { "set-cookie" };
+                (header.as_bytes().to_vec(), v)
+            }
+            Self::SetCookie2(v) => (b"set-cookie2".to_vec(), v.clone()),
+            Self::Field(n, v) => (n.render(), v.clone()),
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod fixture;
 pub mod inputs;
 pub mod mutate;
 pub mod reference;
+pub mod response_props;
 pub mod roundtrip_props;
 pub mod strip_props;
 pub mod verify_props;

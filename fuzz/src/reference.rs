@@ -6,6 +6,10 @@
 
 use std::collections::BTreeMap;
 
+// SPEC §3.2 and §3.3: one definition, shared with the main crate's tests.
+#[path = "../../tests/support/site_reference.rs"]
+pub mod site;
+
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
