@@ -284,6 +284,22 @@ impl RoutingTable {
         self.apply_ops(change.ops(), upstream)
     }
 
+    /// Whether a live route under `key` would be the parent domain of a
+    /// legacy key (a single-level `key` equal to its tenant slug), or a
+    /// legacy `key` the child of a live single-level route, in the table as
+    /// `staged` would leave it.
+    fn would_nest(&self, key: &RouteKey<'_>, staged: &BTreeMap<String, (RouteKey<'static>, Option<Slot>)>) -> bool {
+        let current = self.slots.iter().map(|(n, (k, s))| (n, k, Some(s)));
+        let view = current
+            .filter(|(n, _, _)| !staged.contains_key(*n))
+            .chain(staged.iter().map(|(n, (k, s))| (n, k, s.as_ref())));
+        let mut view = view.filter(|(_, _, s)| s.is_some());
+        match key.legacy_parts() {
+            None => view.any(|(_, k, _)| k.legacy_parts().is_some_and(|(_, tenant)| tenant == key.as_str())),
+            Some((_, tenant)) => view.any(|(n, _, s)| n == tenant && matches!(s, Some(Slot::Live(_)))),
+        }
+    }
+
     fn apply_ops(&mut self, ops: &[RouteOp], upstream: &Upstream) -> Result<(), RoutingError> {
         // Staged on an overlay and committed only when every op checked out.
         let mut staged: BTreeMap<String, (RouteKey<'static>, Option<Slot>)> = BTreeMap::new();
@@ -305,7 +321,10 @@ impl RoutingTable {
                             r.entry.tenant_id == entry.tenant_id && r.entry.deployment_id == entry.deployment_id
                         }
                     };
-                    if !may_write {
+                    // The decision was made on a LegacyUse the table may no
+                    // longer answer: re-check that no write nests one
+                    // tenant's host under another's (SPEC §2).
+                    if !may_write || self.would_nest(k, &staged) {
                         return Err(RoutingError::StaleChange);
                     }
                     Some(Slot::Live(Route { entry: entry.clone(), upstream: upstream.clone() }))

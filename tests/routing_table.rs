@@ -205,10 +205,9 @@ fn policy_refuses_shadowing_in_assign_and_rename() {
 }
 
 /// A decision taken before a legacy host was restored must not nest it
-/// when applied afterwards: `apply` re-checks the holder (stale_change)
-/// but not the legacy use the decision was made on.
+/// when applied afterwards. Found by this test: `apply` re-checked the
+/// holder (stale_change) but not the legacy use the decision was made on.
 #[test]
-#[ignore = "crate bug: RoutingTable::apply does not re-check shadows_legacy on a stale decision"]
 fn regression_stale_decision_cannot_nest_a_legacy_host() {
     let mut t = RoutingTable::default();
     let e = entry("tA", "dA", "acme", "corp");
