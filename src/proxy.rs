@@ -349,10 +349,14 @@ impl Gate {
         finish(decision, strip_request(parts, &self.cookie_name), signer.as_ref())
     }
 
-    /// Step 2 over the method, a bare header map and the request's host,
-    /// for callers that do not hold `http::request::Parts`. Adds no
-    /// attestation (it needs the target). The caller vouches that `host` is
-    /// the request's one authority; [`Gate::admit`] derives it instead.
+    /// Step 2 over the method, a bare header map and the request's host
+    /// (a Worker's URL host), for callers that do not hold
+    /// `http::request::Parts`. Adds no attestation (it needs the target).
+    ///
+    /// A `Host` header in the map must be single and equal `host` (ASCII
+    /// case aside), as [`Gate::admit`] requires of the request-target:
+    /// otherwise the proxy would route on one host while the tool reads
+    /// another (`duplicate_host`, `host_mismatch`, 400).
     pub fn admit_headers(
         &self,
         method: &Method,
@@ -361,7 +365,7 @@ impl Gate {
         entry: Option<&RouteEntry>,
         now: Timestamp,
     ) -> Result<Admitted, Denial> {
-        let decision = self.decide(method, host, headers, entry, now);
+        let decision = host_header_agrees(host, headers).and_then(|()| self.decide(method, host, headers, entry, now));
         finish(decision, strip(headers, &self.cookie_name), None)
     }
 
@@ -566,6 +570,27 @@ fn finish(
 mod tests {
     use super::*;
     use crate::SessionCookieError;
+
+    #[test]
+    fn admit_headers_refuses_a_host_it_would_not_route_on() {
+        let gate = Gate::new(KeyRing::new(crate::SessionKey::new("k1", &[1; 32]).unwrap()));
+        let now = Timestamp::from_unix_seconds(1_700_000_000).unwrap();
+        let code = |hosts: &[&'static str]| {
+            let mut h = HeaderMap::new();
+            for v in hosts {
+                h.append(http::header::HOST, http::HeaderValue::from_static(v));
+            }
+            h.append("x-vendo-user-id", http::HeaderValue::from_static("forged"));
+            let denial = gate.admit_headers(&Method::GET, "acme-crm.vendo.run", &mut h, None, now).unwrap_err();
+            assert!(h.get("x-vendo-user-id").is_none(), "stripped on every denial");
+            denial.code()
+        };
+        // Host confusion: the proxy routes on the URL, the tool reads Host.
+        assert_eq!(code(&["globex-wiki.vendo.run"]), "host_mismatch");
+        assert_eq!(code(&["acme-crm.vendo.run", "globex-wiki.vendo.run"]), "duplicate_host");
+        assert_eq!(code(&["ACME-crm.vendo.run"]), "not_found");
+        assert_eq!(code(&[]), "not_found");
+    }
 
     #[test]
     fn every_reason_maps_to_its_status() {

@@ -101,7 +101,14 @@ pub fn check(case: &AdmitCase) -> String {
         Via::Headers => {
             let host = String::from_utf8_lossy(&case.host).into_owned();
             let cookies: Vec<&[u8]> = headers.get_all("cookie").iter().map(HeaderValue::as_bytes).collect();
-            let want = expected(case, &host, &fields, &cookies);
+            // A `Host` field in the map must be single and equal the host
+            // routed on (the tool reads it), before anything else.
+            let hosts: Vec<&Field> = fields.iter().filter(|(n, _)| n.as_slice() == b"host").collect();
+            let want = match hosts.as_slice() {
+                [_, _, ..] => Err("duplicate_host".to_owned()),
+                [(_, v)] if !v.eq_ignore_ascii_case(host.as_bytes()) => Err("host_mismatch".to_owned()),
+                _ => expected(case, &host, &fields, &cookies),
+            };
             let mut map = headers.clone();
             let got = gate.admit_headers(&case.method, &host, &mut map, case.route.as_ref(), now);
             ((got, want), map, None)
