@@ -27,7 +27,8 @@ pub mod testing;
 pub use assign::{AssignError, LabelHolder, LegacyUse, RouteChange, RouteOp};
 pub use attestation::{
     AttestationError, AttestationKeyError, AttestationSecret, AttestationSigner, AttestationVerifier, AttestedIdentity,
-    DEPLOYMENT_KEY_LEN, DeploymentKey, MAX_ATTESTATION_KID_LEN, MIN_ATTESTATION_SECRET_LEN, RequestTarget, TargetError,
+    DEPLOYMENT_KEY_LEN, DeploymentKey, MAX_ATTESTATION_KID_LEN, MAX_VERIFIER_KEYS, MIN_ATTESTATION_SECRET_LEN,
+    RequestTarget, TargetError,
 };
 pub use authority::{AuthorityError, authority_of, request_authority};
 pub use cookies::{CookiePair, SessionCookieError, cookie_pairs, find_session_cookie};

@@ -228,7 +228,7 @@ fn rotation_accepts_both_keys() {
     let old = AttestationSecret::new("old", &[1; 32]).unwrap();
     let new = AttestationSecret::new("new", &[2; 40]).unwrap();
     let d1 = "d_1".parse().unwrap();
-    let v = AttestationVerifier::new(old.deployment_key(&d1)).with_key(new.deployment_key(&d1));
+    let v = AttestationVerifier::new(old.deployment_key(&d1)).with_key(new.deployment_key(&d1)).unwrap();
     for s in [&old, &new] {
         let mut p = request("POST", "/x", "acme-crm.vendo.run");
         strip_request(&mut p, SESSION).inject(identity("d_1"), Some(&s.signer(ts(NOW)))).unwrap();
@@ -259,4 +259,20 @@ fn absolute_form_uses_the_uri_authority() {
     assert!(verifier().verify(&p, ts(NOW)).is_ok());
     p.uri = "https://evil.vendo.run/a".parse().unwrap();
     assert_eq!(verifier().verify(&p, ts(NOW)), Err(AttestationError::BadSignature));
+}
+
+#[test]
+fn a_verifier_holds_a_bounded_set_of_its_own_deployment_keys() {
+    let d1 = "d_1".parse().unwrap();
+    let key = |i: u8| AttestationSecret::new(&format!("a{i}"), &[i; 32]).unwrap().deployment_key(&d1);
+    let mut v = AttestationVerifier::new(key(0));
+    for i in 1..8 {
+        v = v.with_key(key(i)).unwrap();
+    }
+    // Re-adding a held id replaces it and does not count twice.
+    v = v.with_key(key(3)).unwrap();
+    assert_eq!(v.with_key(key(8)).unwrap_err().code(), "too_many_keys");
+    // A key for another deployment would let that deployment's traffic in.
+    let other = AttestationSecret::new("a9", &[9; 32]).unwrap().deployment_key(&"d_2".parse().unwrap());
+    assert_eq!(AttestationVerifier::new(key(0)).with_key(other).unwrap_err().code(), "other_deployment");
 }

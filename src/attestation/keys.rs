@@ -32,7 +32,18 @@ pub enum AttestationKeyError {
     /// The key id is not 1–32 bytes of `[A-Za-z0-9_-]`.
     #[error("attestation key id is not 1-32 bytes of [A-Za-z0-9_-]")]
     InvalidKeyId,
+    /// A verifier already holds [`MAX_VERIFIER_KEYS`] keys.
+    #[error("the verifier holds the most keys it can")]
+    TooManyKeys,
+    /// The key was derived for another deployment than the verifier's.
+    #[error("the key is for another deployment")]
+    OtherDeployment,
 }
+
+/// Most deployment keys one [`crate::AttestationVerifier`] holds, as for a
+/// session [`crate::KeyRing`]: rotation needs two or three, and a bound
+/// keeps the per-request lookup short.
+pub const MAX_VERIFIER_KEYS: usize = 8;
 
 impl AttestationKeyError {
     /// Stable machine-readable code.
@@ -41,6 +52,8 @@ impl AttestationKeyError {
             Self::ShortSecret => "short_secret",
             Self::BadKeyLength => "bad_key_length",
             Self::InvalidKeyId => "invalid_key_id",
+            Self::TooManyKeys => "too_many_keys",
+            Self::OtherDeployment => "other_deployment",
         }
     }
 }

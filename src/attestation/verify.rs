@@ -6,7 +6,7 @@ use http::header::CONNECTION;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
-use super::keys::{DeploymentKey, valid_kid};
+use super::keys::{AttestationKeyError, DeploymentKey, MAX_VERIFIER_KEYS, valid_kid};
 use super::sign::{MAC_B64_LEN, RequestTarget, VERSION, message_mac};
 use crate::headers::{
     ATTESTATION_HEADER, DEPLOYMENT_ID_HEADER, TENANT_ID_HEADER, USER_EMAIL_HEADER, USER_ID_HEADER, is_managed_name,
@@ -238,11 +238,30 @@ impl AttestationVerifier {
         Self { keys: vec![key], max_age: Self::DEFAULT_MAX_AGE_SECS, skew: Self::DEFAULT_SKEW_SECS }
     }
 
-    /// Adds a key, for rotation. A key id already held is replaced.
-    pub fn with_key(mut self, key: DeploymentKey) -> Self {
+    /// Adds a key, for rotation. A key id already held is replaced. Refuses
+    /// a key derived for another deployment (`other_deployment`: the
+    /// verifier would then accept that deployment's traffic) and a key past
+    /// [`MAX_VERIFIER_KEYS`] (`too_many_keys`).
+    ///
+    /// ```
+    /// use vendo_isolation::{AttestationSecret, AttestationVerifier};
+    /// let (old, new) = (AttestationSecret::new("a1", &[1; 32])?, AttestationSecret::new("a2", &[2; 32])?);
+    /// let d = "d_1".parse()?;
+    /// let verifier = AttestationVerifier::new(old.deployment_key(&d)).with_key(new.deployment_key(&d))?;
+    /// let other = verifier.with_key(new.deployment_key(&"d_2".parse()?));
+    /// assert_eq!(other.unwrap_err().code(), "other_deployment");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_key(mut self, key: DeploymentKey) -> Result<Self, AttestationKeyError> {
+        if self.keys.iter().any(|k| k.deployment_id() != key.deployment_id()) {
+            return Err(AttestationKeyError::OtherDeployment);
+        }
         self.keys.retain(|k| k.kid() != key.kid());
+        if self.keys.len() >= MAX_VERIFIER_KEYS {
+            return Err(AttestationKeyError::TooManyKeys);
+        }
         self.keys.push(key);
-        self
+        Ok(self)
     }
 
     /// Sets the accepted age, in seconds.

@@ -190,6 +190,34 @@ impl KeyRing {
         Self { primary, others: Vec::with_capacity(MAX_RING_KEYS.saturating_sub(1)) }
     }
 
+    /// A ring from its primary key and its verify-only keys, each with its
+    /// retirement time: what a harness or a configuration loader holds.
+    /// Fails as [`add_verify_only`](Self::add_verify_only) would, on the
+    /// first key that does not fit.
+    ///
+    /// ```
+    /// use vendo_isolation::{KeyRing, SessionKey, Timestamp};
+    /// let retire = Timestamp::from_unix_seconds(1_700_604_860)?;
+    /// let ring = KeyRing::from_keys(
+    ///     SessionKey::new("k2", &[2u8; 32])?,
+    ///     [(SessionKey::new("k1", &[1u8; 32])?, Some(retire))],
+    /// )?;
+    /// assert_eq!(ring.kids().collect::<Vec<_>>(), ["k2", "k1"]);
+    /// let twice = KeyRing::from_keys(SessionKey::new("k", &[1u8; 32])?, [(SessionKey::new("k", &[2u8; 32])?, None)]);
+    /// assert_eq!(twice.unwrap_err().code(), "duplicate_kid");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_keys(
+        primary: SessionKey,
+        verify_only: impl IntoIterator<Item = (SessionKey, Option<Timestamp>)>,
+    ) -> Result<Self, KeyRingError> {
+        let mut ring = Self::new(primary);
+        for (key, retire_at) in verify_only {
+            ring.add_verify_only(key, retire_at)?;
+        }
+        Ok(ring)
+    }
+
     /// Adds a key that verifies but never signs, until `retire_at` if set.
     pub fn add_verify_only(&mut self, key: SessionKey, retire_at: Option<Timestamp>) -> Result<(), KeyRingError> {
         if self.primary.kid_bytes() == key.kid_bytes() || self.position(key.kid_bytes()).is_some() {
