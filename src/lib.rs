@@ -67,8 +67,8 @@ pub use schema::{
 pub use session::{
     ClaimsError, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_LIFETIME_SECS, KeyError, KeyRing, KeyRingError, MAX_CLAIMS_LEN,
     MAX_KID_LEN, MAX_RING_KEYS, MAX_TOKEN_LEN, MIN_KEY_LEN, ReissueReason, SESSION_COOKIE_NAME, SessionClaims,
-    SessionKey, SessionRequestError, SetCookieError, VerifiedSession, VerifyError, VerifyOptions, mint_session,
-    session_clear_cookie, session_set_cookie, verify_session, verify_session_cookie,
+    SessionCookieName, SessionKey, SessionRequestError, SetCookieError, VerifiedSession, VerifyError, VerifyOptions,
+    mint_session, session_clear_cookie, session_set_cookie, verify_session, verify_session_cookie,
 };
 pub use tenancy::{
     Binding, Connection, ConnectionDenied, CrossTenantBinding, Deployment, GrantedConnection, KeyScope, Provider,

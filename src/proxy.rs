@@ -28,7 +28,7 @@ use crate::headers::{
 };
 use crate::hosts::{HostError, HostPolicy, RouteEntry, RouteKey};
 use crate::session::{
-    ClaimsError, KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionClaims, SessionRequestError, SetCookieError,
+    ClaimsError, KeyRing, ReissueReason, SessionClaims, SessionCookieName, SessionRequestError, SetCookieError,
     VerifiedSession, VerifyError, VerifyOptions, mint_session, session_set_cookie, verify_session_cookie,
 };
 use crate::timestamp::Timestamp;
@@ -266,7 +266,7 @@ pub struct Gate {
     hosts: HostPolicy,
     keys: KeyRing,
     verify: VerifyOptions,
-    cookie_name: String,
+    cookie_name: SessionCookieName,
     attestation: Option<AttestationSecret>,
 }
 
@@ -279,7 +279,7 @@ impl Gate {
             hosts: HostPolicy::default(),
             keys,
             verify: VerifyOptions::default(),
-            cookie_name: String::from(SESSION_COOKIE_NAME),
+            cookie_name: SessionCookieName::DEFAULT,
             attestation: None,
         }
     }
@@ -296,10 +296,16 @@ impl Gate {
         self
     }
 
-    /// Replaces the session cookie's name (compared exactly, SPEC §3).
-    pub fn with_session_cookie(mut self, name: &str) -> Self {
-        self.cookie_name = String::from(name);
+    /// Replaces the session cookie's name (compared exactly, SPEC §3),
+    /// validated once as a cookie-name token by [`SessionCookieName`].
+    pub fn with_session_cookie(mut self, name: SessionCookieName) -> Self {
+        self.cookie_name = name;
         self
+    }
+
+    /// The session cookie's name, for a harness that builds requests.
+    pub const fn session_cookie(&self) -> &SessionCookieName {
+        &self.cookie_name
     }
 
     /// Signs an `x-vendo-attestation` header on every admitted request.
@@ -346,7 +352,7 @@ impl Gate {
                 .and_then(|authority| self.decide(&parts.method, authority, &parts.headers, entry, now))
         };
         let signer = self.attestation.as_ref().map(|s| s.signer(now));
-        finish(decision, strip_request(parts, &self.cookie_name), signer.as_ref())
+        finish(decision, strip_request(parts, self.cookie_name.as_str()), signer.as_ref())
     }
 
     /// Step 2 over the method, a bare header map and the request's host
@@ -366,7 +372,7 @@ impl Gate {
         now: Timestamp,
     ) -> Result<Admitted, Denial> {
         let decision = host_header_agrees(host, headers).and_then(|()| self.decide(method, host, headers, entry, now));
-        finish(decision, strip(headers, &self.cookie_name), None)
+        finish(decision, strip(headers, self.cookie_name.as_str()), None)
     }
 
     /// Step 2 for a caller that holds the request as text (a Worker has the
@@ -416,7 +422,7 @@ impl Gate {
             None => Err(DenyReason::Host(HostError::InvalidHost)),
         };
         let signer = self.attestation.as_ref().map(|s| s.signer(now));
-        let stripped = strip(headers, &self.cookie_name);
+        let stripped = strip(headers, self.cookie_name.as_str());
         match &uri {
             Some(uri) => finish(decision, stripped.with_target(method, uri), signer.as_ref()),
             None => finish(decision, stripped, None),
@@ -470,7 +476,7 @@ impl Gate {
         let identity = session.identity();
         let claims = SessionClaims::from_identity(&identity, now, expires_at)?;
         let token = mint_session(&claims, &self.keys);
-        let set_cookie = session_set_cookie(&self.cookie_name, &token, expires_at, now)?;
+        let set_cookie = session_set_cookie(self.cookie_name.as_str(), &token, expires_at, now)?;
         Ok(Some(Reissued { token, set_cookie, expires_at }))
     }
 
@@ -491,7 +497,7 @@ impl Gate {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn filter_response(&self, headers: &mut HeaderMap) -> ResponseReport {
-        filter_response(headers, &self.cookie_name)
+        filter_response(headers, self.cookie_name.as_str())
     }
 
     /// Everything that can refuse a request, in SPEC §5 `forward` order,
@@ -510,7 +516,7 @@ impl Gate {
         check_request_site(method, host, headers)?;
         let session = verify_session_cookie(
             headers,
-            &self.cookie_name,
+            self.cookie_name.as_str(),
             &self.keys,
             now,
             &entry.tenant_id,

@@ -170,7 +170,7 @@ fn a_proxy_reissues_through_the_gate_for_both_reasons() {
 
     // A gate whose cookie name cannot be set by a response refuses to mint.
     let gate = Gate::new(ring()).with_verify_options(VerifyOptions::default().with_reissue_within_secs(600));
-    let gate = gate.with_session_cookie("sid");
+    let gate = gate.with_session_cookie("sid".parse().unwrap());
     let admitted = admit(&gate, &format!("sid={}", token(&ring(), NOW - 3000, NOW + 300)));
     assert_eq!(gate.reissue(&admitted, now()).unwrap_err().code(), "invalid_cookie_name");
 }

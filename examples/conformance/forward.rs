@@ -27,7 +27,7 @@ pub fn run(req: &Value) -> Answer {
     let gate = Gate::new(key_ring(req)?)
         .with_hosts(policy(req)?)
         .with_verify_options(verify_options(req)?)
-        .with_session_cookie(cookie);
+        .with_session_cookie(cookie.parse().map_err(|_| BAD_REQUEST.to_owned())?);
     let now = now(req)?;
     match gate.admit_headers(&method, host, &mut headers, route.as_ref(), now) {
         Ok(_) => Ok(json!({"headers": header_list(&headers)})),

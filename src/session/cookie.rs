@@ -88,9 +88,86 @@ impl SetCookieError {
 
 const HOST_PREFIX: &str = "__Host-";
 
-/// RFC 6265 §4.1.1 cookie-name: an RFC 7230 token.
+/// RFC 6265 §4.1.1 cookie-name: an RFC 9110 token.
+const fn is_token(name: &[u8]) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    let mut rest = name;
+    while let [b, tail @ ..] = rest {
+        let ok = b.is_ascii_alphanumeric()
+            || matches!(
+                *b,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        if !ok {
+            return false;
+        }
+        rest = tail;
+    }
+    true
+}
+
+/// The session cookie's name, validated once at configuration: an RFC 6265
+/// cookie-name (a token: no `=`, `;`, `,`, spaces or controls), so every
+/// comparison and `Set-Cookie` built from it means what it says. The
+/// default is `__Host-vendo_session` (SPEC §4); a name without the
+/// `__Host-` prefix is accepted, but [`crate::Gate::reissue`] and
+/// [`session_set_cookie`] refuse to set it, since a sibling host could
+/// then plant one.
+///
+/// ```
+/// use vendo_isolation::SessionCookieName;
+/// assert_eq!(SessionCookieName::default().as_str(), "__Host-vendo_session");
+/// assert!("__Host-staging_session".parse::<SessionCookieName>().is_ok());
+/// assert_eq!("a=b".parse::<SessionCookieName>().unwrap_err().code(), "invalid_cookie_name");
+/// assert!("".parse::<SessionCookieName>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionCookieName(std::borrow::Cow<'static, str>);
+
+impl SessionCookieName {
+    /// `__Host-vendo_session`, SPEC §4's default.
+    pub const DEFAULT: Self = Self(std::borrow::Cow::Borrowed(crate::SESSION_COOKIE_NAME));
+
+    /// Validates `name` as a cookie-name token.
+    pub fn new(name: &str) -> Result<Self, SetCookieError> {
+        if is_token(name.as_bytes()) {
+            Ok(Self(std::borrow::Cow::Owned(name.to_owned())))
+        } else {
+            Err(SetCookieError::InvalidName)
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for SessionCookieName {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl core::str::FromStr for SessionCookieName {
+    type Err = SetCookieError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl core::fmt::Display for SessionCookieName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A cookie-name a response may set for the session: `__Host-` prefixed.
 fn is_cookie_name(name: &str) -> bool {
-    name.starts_with(HOST_PREFIX) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    name.starts_with(HOST_PREFIX) && is_token(name.as_bytes())
 }
 
 /// Restricting values to the token alphabet keeps `;`, `,`, spaces, CR
@@ -172,6 +249,19 @@ mod tests {
         assert!(v(10, 11).to_str().unwrap().contains("Max-Age=0;"));
         assert!(v(0, crate::MAX_UNIX_SECONDS).to_str().unwrap().contains("Max-Age=0;"));
         assert!(v(crate::MAX_UNIX_SECONDS, 0).to_str().unwrap().contains("Max-Age=253402300799;"));
+    }
+
+    #[test]
+    fn session_cookie_names_are_tokens() {
+        // Each would make the proxy compare, strip or set something other
+        // than one cookie: a pair split (`=`, `;`), a list split (`,`,
+        // space), a header split (CR/LF), or a name no browser sends.
+        for bad in ["", "a=b", "a;b", "a,b", "a b", "a\tb", "a\r\nb", "é", "a\"b", "(a)", "a/b", "a@b"] {
+            assert_eq!(SessionCookieName::new(bad), Err(SetCookieError::InvalidName), "{bad:?}");
+        }
+        for good in ["__Host-vendo_session", "sid", "a.b-c_d~!#$%&'*+^`|"] {
+            assert_eq!(SessionCookieName::new(good).unwrap().as_str(), good);
+        }
     }
 
     #[test]

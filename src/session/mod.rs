@@ -24,7 +24,8 @@ mod token;
 mod verify;
 
 pub use cookie::{
-    SessionRequestError, SetCookieError, session_clear_cookie, session_set_cookie, verify_session_cookie,
+    SessionCookieName, SessionRequestError, SetCookieError, session_clear_cookie, session_set_cookie,
+    verify_session_cookie,
 };
 pub use keys::{KeyError, KeyRing, KeyRingError, SessionKey};
 pub use mint::{ClaimsError, SessionClaims, mint_session};
