@@ -16,18 +16,9 @@ pub fn model_name_string() -> impl Strategy<Value = String> {
     "[A-Za-z0-9._:/@-]{1,128}"
 }
 
-macro_rules! name_strategy {
-    ($fn:ident, $ty:ty, $inner:expr) => {
-        #[doc = concat!("Any valid [`", stringify!($ty), "`].")]
-        pub fn $fn() -> impl Strategy<Value = $ty> {
-            $inner.prop_filter_map("invalid value", |s| <$ty>::try_from(s).ok())
-        }
-    };
-}
-
-name_strategy!(model_name, ModelName, model_name_string());
-name_strategy!(reservation_id, ReservationId, id_string());
-name_strategy!(top_up_id, TopUpId, id_string());
+try_from_strategy!(model_name, ModelName, model_name_string());
+try_from_strategy!(reservation_id, ReservationId, id_string());
+try_from_strategy!(top_up_id, TopUpId, id_string());
 
 /// Any model price with each part up to `max` micro-credits per million
 /// tokens.

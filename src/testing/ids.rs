@@ -24,20 +24,11 @@ pub fn slug_string(max_len: usize) -> impl Strategy<Value = String> {
     )
 }
 
-macro_rules! id_strategy {
-    ($fn:ident, $ty:ty, $inner:expr) => {
-        #[doc = concat!("Any valid [`", stringify!($ty), "`].")]
-        pub fn $fn() -> impl Strategy<Value = $ty> {
-            $inner.prop_filter_map("invalid value", |s| <$ty>::try_from(s).ok())
-        }
-    };
-}
-
-id_strategy!(tenant_id, TenantId, id_string());
-id_strategy!(deployment_id, DeploymentId, id_string());
-id_strategy!(user_id, UserId, id_string());
-id_strategy!(connection_id, ConnectionId, id_string());
-id_strategy!(binding_id, BindingId, id_string());
-id_strategy!(tenant_slug, TenantSlug, slug_string(63));
-id_strategy!(deployment_slug, DeploymentSlug, slug_string(63));
-id_strategy!(email, Email, "[!-?A-~]{1,40}@[!-?A-~]{1,40}");
+try_from_strategy!(tenant_id, TenantId, id_string());
+try_from_strategy!(deployment_id, DeploymentId, id_string());
+try_from_strategy!(user_id, UserId, id_string());
+try_from_strategy!(connection_id, ConnectionId, id_string());
+try_from_strategy!(binding_id, BindingId, id_string());
+try_from_strategy!(tenant_slug, TenantSlug, slug_string(63));
+try_from_strategy!(deployment_slug, DeploymentSlug, slug_string(63));
+try_from_strategy!(email, Email, "[!-?A-~]{1,40}@[!-?A-~]{1,40}");
