@@ -39,10 +39,10 @@ pub use credits::{
 };
 pub use headers::{
     ATTESTATION_HEADER, CookieRemoval, CrossSiteRequest, DEPLOYMENT_ID_HEADER, IDENTITY_HEADERS, InjectError,
-    MANAGED_PREFIX, MAX_INJECTED_VALUE_LEN, RemovedCookie, ResponseReport, ResponseVerdict, SEC_FETCH_DEST,
-    SEC_FETCH_MODE, SEC_FETCH_SITE, SET_COOKIE2, StripReport, Stripped, TENANT_ID_HEADER, USER_EMAIL_HEADER,
-    USER_ID_HEADER, check_request_site, collision_key, filter_response, is_managed_name, response_header_verdict,
-    strip, strip_request,
+    InjectFailure, MANAGED_PREFIX, MAX_INJECTED_VALUE_LEN, RemovedCookie, ResponseReport, ResponseVerdict,
+    SEC_FETCH_DEST, SEC_FETCH_MODE, SEC_FETCH_SITE, SET_COOKIE2, StripReport, Stripped, TENANT_ID_HEADER,
+    USER_EMAIL_HEADER, USER_ID_HEADER, check_request_site, collision_key, filter_response, is_managed_name,
+    response_header_verdict, strip, strip_request,
 };
 pub use hosts::{
     DEFAULT_APEX, DEFAULT_RESERVED, HostError, HostForm, HostFormatError, HostPolicy, HostPolicyError, MAX_LABEL_LEN,

@@ -562,13 +562,10 @@ fn finish(
         Ok(session) => session,
         Err(reason) => return Err(Denial { reason, report: stripped.into_report() }),
     };
-    let values = [session.tenant_id(), session.deployment_id(), session.user_id(), session.email()];
-    match stripped.inject_verified(values, signer) {
+    match stripped.inject_session(&session, signer) {
         Ok(report) => Ok(Admitted { session, report }),
-        // INVARIANT: inject leaves the map stripped and without identity
-        // on error; the report went with `stripped`, so the denial
-        // carries an empty one.
-        Err(e) => Err(Denial { reason: e.into(), report: StripReport::default() }),
+        // The map is left stripped and without identity on error.
+        Err(failure) => Err(Denial { reason: failure.error().into(), report: failure.into_report() }),
     }
 }
 

@@ -270,3 +270,25 @@ fn hop_by_hop_headers_are_not_invented() {
     assert_eq!(h.len(), 3);
     assert!(!r.is_spoofing());
 }
+
+#[test]
+fn a_failed_injection_keeps_what_the_strip_removed() {
+    // An attestation asked of a map stripped without its request's target
+    // fails; the spoofing report must still reach the operator, and the map
+    // must hold nothing of the namespace.
+    let mut h = raw(&[(b"x_vendo_user_id", b"u_admin"), (b"cookie", b"__Host-vendo_session=v1.k.p.m; a=1")]);
+    let secret = vendo_isolation::AttestationSecret::new("a1", &[7; 32]).unwrap();
+    let signer = secret.signer(vendo_isolation::Timestamp::from_unix_seconds(1_700_000_000).unwrap());
+    let identity = Identity::for_tests(
+        "t_1".parse().unwrap(),
+        "d_1".parse().unwrap(),
+        "u_1".parse().unwrap(),
+        "a@b.io".parse().unwrap(),
+    );
+    let failure = strip(&mut h, SESSION).inject(identity, Some(&signer)).unwrap_err();
+    assert_eq!(failure.code(), "no_target");
+    assert!(failure.report().is_spoofing());
+    assert_eq!(failure.report().removed_headers(), ["x_vendo_user_id"]);
+    assert_eq!(failure.report().session_cookies_removed(), 1);
+    assert!(h.keys().all(|n| !is_managed_name(n.as_str().as_bytes())));
+}

@@ -7,6 +7,7 @@ use super::strip::{StripReport, Stripped};
 use super::{ATTESTATION_HEADER, IDENTITY_HEADERS};
 use crate::attestation::{AttestationSigner, MAX_ATTESTATION_LEN, RequestTarget};
 use crate::identity::Identity;
+use crate::session::VerifiedSession;
 
 /// Longest value written into an identity header, in bytes. Identifiers
 /// are at most 64 bytes and emails 254, so this never binds; it is a
@@ -47,6 +48,38 @@ impl InjectError {
             Self::MissingAuthority => "missing_authority",
             Self::MapFull => "map_full",
         }
+    }
+}
+
+/// A failed injection: why, and what the strip had removed, which an
+/// operator still wants for spoofing alerts. The map stays stripped, with
+/// no identity header and no attestation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct InjectFailure {
+    error: InjectError,
+    report: StripReport,
+}
+
+impl InjectFailure {
+    /// Why nothing was written.
+    pub const fn error(&self) -> InjectError {
+        self.error
+    }
+
+    /// Stable machine-readable code; see [`InjectError::code`].
+    pub const fn code(&self) -> &'static str {
+        self.error.code()
+    }
+
+    /// What the strip had removed.
+    pub const fn report(&self) -> &StripReport {
+        &self.report
+    }
+
+    /// The report, owned.
+    pub fn into_report(self) -> StripReport {
+        self.report
     }
 }
 
@@ -93,7 +126,7 @@ impl Stripped<'_> {
         self,
         identity: Identity,
         attestation: Option<&AttestationSigner<'_>>,
-    ) -> Result<StripReport, InjectError> {
+    ) -> Result<StripReport, InjectFailure> {
         let values = [
             identity.tenant_id().as_str(),
             identity.deployment_id().as_str(),
@@ -103,17 +136,39 @@ impl Stripped<'_> {
         self.inject_verified(values, attestation)
     }
 
-    /// [`inject`](Self::inject) from a verified session's four values
-    /// (tenant, deployment, user, email), in SPEC §3 order.
+    /// [`inject`](Self::inject) from the verified session itself, without
+    /// building an owned [`Identity`] first: what [`crate::Gate`] does.
     ///
     /// Every value, the attestation included, is a slice of one shared
     /// buffer: two allocations in all (the buffer and its shared header),
     /// whatever the number of headers.
-    pub(crate) fn inject_verified(
+    pub fn inject_session(
+        self,
+        session: &VerifiedSession,
+        attestation: Option<&AttestationSigner<'_>>,
+    ) -> Result<StripReport, InjectFailure> {
+        let values = [session.tenant_id(), session.deployment_id(), session.user_id(), session.email()];
+        self.inject_verified(values, attestation)
+    }
+
+    /// The four values (tenant, deployment, user, email), in SPEC §3 order.
+    fn inject_verified(
         self,
         values: [&str; 4],
         attestation: Option<&AttestationSigner<'_>>,
-    ) -> Result<StripReport, InjectError> {
+    ) -> Result<StripReport, InjectFailure> {
+        let mut stripped = self;
+        match stripped.write_identity(values, attestation) {
+            Ok(()) => Ok(stripped.report),
+            Err(error) => Err(InjectFailure { error, report: core::mem::take(&mut stripped.report) }),
+        }
+    }
+
+    fn write_identity(
+        &mut self,
+        values: [&str; 4],
+        attestation: Option<&AttestationSigner<'_>>,
+    ) -> Result<(), InjectError> {
         if !values.iter().all(|v| valid_identity_value(v.as_bytes())) {
             return Err(InjectError::InvalidValue);
         }
@@ -165,7 +220,7 @@ impl Stripped<'_> {
                 return Err(InjectError::MapFull);
             }
         }
-        Ok(self.report)
+        Ok(())
     }
 }
 
