@@ -19,11 +19,13 @@ macro_rules! try_from_strategy {
 }
 
 mod credits;
+mod hosts;
 mod ids;
 mod session;
 mod tenancy;
 
 pub use credits::*;
+pub use hosts::*;
 pub use ids::*;
 pub use session::*;
 pub use tenancy::*;

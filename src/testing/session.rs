@@ -4,8 +4,8 @@ use proptest::prelude::*;
 
 use super::{deployment_id, email, tenant_id, user_id};
 use crate::{
-    DEFAULT_MAX_LIFETIME_SECS, KeyRing, MAX_KID_LEN, MAX_RING_KEYS, MAX_UNIX_SECONDS, MIN_KEY_LEN, SessionClaims,
-    SessionKey, Timestamp, mint_session,
+    DEFAULT_MAX_LIFETIME_SECS, Identity, KeyRing, MAX_KID_LEN, MAX_RING_KEYS, MAX_UNIX_SECONDS, MIN_KEY_LEN,
+    SessionClaims, SessionKey, Timestamp, mint_session,
 };
 
 /// Any valid key id (SPEC §4): 1–32 bytes of `[A-Za-z0-9_-]`.
@@ -35,6 +35,12 @@ pub fn session_times() -> impl Strategy<Value = (Timestamp, Timestamp)> {
 pub fn session_claims() -> impl Strategy<Value = SessionClaims> {
     (tenant_id(), deployment_id(), user_id(), email(), session_times())
         .prop_filter_map("invalid claims", |(t, d, u, e, (iat, exp))| SessionClaims::new(t, d, u, e, iat, exp).ok())
+}
+
+/// Any valid [`Identity`]: what a verified session yields and what header
+/// injection and attestation take, built with [`Identity::for_tests`].
+pub fn identity() -> impl Strategy<Value = Identity> {
+    (tenant_id(), deployment_id(), user_id(), email()).prop_map(|(t, d, u, e)| Identity::for_tests(t, d, u, e))
 }
 
 /// A ring of 1 to [`MAX_RING_KEYS`] keys with distinct ids, none retired;
