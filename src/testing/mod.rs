@@ -19,12 +19,14 @@ macro_rules! try_from_strategy {
 }
 
 mod credits;
+mod headers;
 mod hosts;
 mod ids;
 mod session;
 mod tenancy;
 
 pub use credits::*;
+pub use headers::*;
 pub use hosts::*;
 pub use ids::*;
 pub use session::*;
