@@ -19,6 +19,7 @@ macro_rules! try_from_strategy {
 }
 
 mod credits;
+mod fixture;
 mod headers;
 mod hosts;
 mod ids;
@@ -26,6 +27,7 @@ mod session;
 mod tenancy;
 
 pub use credits::*;
+pub use fixture::*;
 pub use headers::*;
 pub use hosts::*;
 pub use ids::*;
