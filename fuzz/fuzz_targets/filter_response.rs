@@ -8,31 +8,17 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use vendo_isolation::SESSION_COOKIE_NAME;
-use vendo_isolation_fuzz::inputs::ResponseFieldSpec;
+use vendo_isolation_fuzz::inputs::{ResponseFieldSpec, SessionName};
 use vendo_isolation_fuzz::response_props::check;
 
 #[derive(Debug, Arbitrary)]
-enum CookieName {
-    Default,
-    Short,
-    Empty,
-    Raw(String),
-}
-
-#[derive(Debug, Arbitrary)]
 struct Input {
-    cookie_name: CookieName,
+    cookie_name: SessionName,
     fields: Vec<ResponseFieldSpec>,
 }
 
 fuzz_target!(|input: Input| {
-    let name = match &input.cookie_name {
-        CookieName::Default => SESSION_COOKIE_NAME,
-        CookieName::Short => "sid",
-        CookieName::Empty => "",
-        CookieName::Raw(s) => s.as_str(),
-    };
+    let name = input.cookie_name.as_str();
     let fields: Vec<_> = input.fields.iter().map(ResponseFieldSpec::render).collect();
     check(&fields, name);
 });

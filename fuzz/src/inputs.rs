@@ -489,3 +489,29 @@ impl ResponseFieldSpec {
         }
     }
 }
+
+/// The session cookie's name a target runs with: the default, a short one,
+/// the empty string, or any text.
+#[derive(Debug, Arbitrary)]
+pub enum SessionName {
+    /// `__Host-vendo_session`.
+    Default,
+    /// `sid`.
+    Short,
+    /// The empty name.
+    Empty,
+    /// Any text.
+    Raw(String),
+}
+
+impl SessionName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Default => vendo_isolation::SESSION_COOKIE_NAME,
+            Self::Short => "sid",
+            Self::Empty => "",
+            Self::Raw(s) => s.as_str(),
+        }
+    }
+}
