@@ -22,6 +22,7 @@ mod timestamp;
 mod wire;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub use assign::{AssignError, LabelHolder, LegacyUse, RouteChange, RouteOp};

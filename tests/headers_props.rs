@@ -15,8 +15,8 @@ mod reference;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use reference::is_managed_name;
-use vendo_isolation::testing::{deployment_id, email, tenant_id, user_id};
-use vendo_isolation::{AttestationSecret, Identity, Timestamp, cookie_pairs, strip, strip_request};
+use vendo_isolation::testing::identity;
+use vendo_isolation::{AttestationSecret, Timestamp, cookie_pairs, strip, strip_request};
 
 const SESSION: &str = "__Host-vendo_session";
 
@@ -95,9 +95,6 @@ fn others(h: &HeaderMap) -> Vec<(String, Vec<Vec<u8>>)> {
     out
 }
 
-fn identity() -> impl Strategy<Value = Identity> {
-    (tenant_id(), deployment_id(), user_id(), email()).prop_map(|(t, d, u, e)| Identity::for_tests(t, d, u, e))
-}
 
 proptest! {
     // A fixed seed keeps every run identical; change it to explore.

@@ -32,7 +32,7 @@ fn connection_tokens(h: &http::HeaderMap) -> Vec<Vec<u8>> {
 
 #[test]
 fn the_fixture_is_admitted_and_attested() {
-    let mut f = fixture();
+    let mut f = fixture().unwrap();
     let admitted = f.gate.admit(&mut f.request, Some(&f.entry), f.now).unwrap();
     assert_eq!(admitted.session().kid(), TEST_SESSION_KID);
     assert_eq!(admitted.reissue(), None);
@@ -50,7 +50,7 @@ fn the_fixture_is_admitted_and_attested() {
 
 #[test]
 fn the_fixture_is_what_its_docs_say() {
-    let f = fixture();
+    let f = fixture().unwrap();
     let e = &f.entry;
     assert_eq!(
         (e.tenant_id.as_str(), e.deployment_id.as_str(), e.tenant_slug.as_str(), e.deployment_slug.as_str()),
@@ -80,7 +80,7 @@ fn the_fixture_is_what_its_docs_say() {
 /// The fixture is a baseline for denials: one change, one refusal.
 #[test]
 fn the_fixture_refuses_another_tenants_route() {
-    let mut f = fixture();
+    let mut f = fixture().unwrap();
     let other = RouteEntry { tenant_id: "t_globex".parse().unwrap(), ..f.entry.clone() };
     let denial = f.gate.admit(&mut f.request, Some(&other), f.now).unwrap_err();
     assert_eq!((denial.code(), denial.status().as_u16()), ("wrong_tenant", 403));
@@ -101,7 +101,7 @@ proptest! {
     fn valid_hostname_always_parses(host in valid_hostname()) {
         let key = HostPolicy::default().parse(&host);
         prop_assert!(key.is_ok(), "{host:?}: {key:?}");
-        prop_assert!(fixture().gate.route_key_for_host(&host).is_ok());
+        prop_assert!(fixture().unwrap().gate.route_key_for_host(&host).is_ok());
     }
 
     /// However it is spelled, a routed hostname parses back to a key whose
@@ -172,7 +172,7 @@ proptest! {
     /// header it does not cover, accepts what the gate forwards.
     #[test]
     fn the_fixture_is_admitted_through_a_hostile_map(hostile in hostile_header_map()) {
-        let mut f = fixture();
+        let mut f = fixture().unwrap();
         for (name, value) in &hostile {
             // A second session cookie would be refused as ambiguous.
             if name != COOKIE {
@@ -190,7 +190,7 @@ proptest! {
     /// ring, it verifies to itself.
     #[test]
     fn identity_round_trips_through_a_session(id in identity()) {
-        let f = fixture();
+        let f = fixture().unwrap();
         let claims = SessionClaims::from_identity(&id, f.now, f.now.checked_add_secs(60).unwrap()).unwrap();
         let ring = KeyRing::new(SessionKey::new(TEST_SESSION_KID, TEST_SESSION_SECRET).unwrap());
         let token = mint_session(&claims, &ring);

@@ -96,7 +96,7 @@ impl Fixture {
 ///
 /// ```
 /// use vendo_isolation::testing::fixture;
-/// let mut f = fixture();
+/// let mut f = fixture()?;
 /// let admitted = f.gate.admit(&mut f.request, Some(&f.entry), f.now)?;
 /// assert_eq!(admitted.session().user_id(), "u_alice");
 /// assert_eq!(f.request.headers["x-vendo-deployment-id"], "d_acme_crm");
@@ -108,16 +108,21 @@ impl Fixture {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// # Panics
+/// # Errors
 ///
-/// Never: every input is a constant of this module. The crate has no
-/// infallible constructor for keys and identifiers, so the validation of
-/// those constants is the one failure path; this crate's tests build the
-/// fixture, so a constant that stopped validating would fail them first.
-#[allow(clippy::expect_used, reason = "constant inputs; a harness wants the fixture, not a Result")]
-pub fn fixture() -> Fixture {
-    build().expect("the fixture's constants are valid")
+/// None in practice: every input is a constant of this module, and this
+/// crate's own tests build the fixture, so a constant that stopped
+/// validating would fail them first. The crate has no infallible
+/// constructor for keys and identifiers, and the library never panics, so
+/// the validation surfaces here as a `Result`.
+pub fn fixture() -> Result<Fixture, FixtureError> {
+    build().map_err(|e| FixtureError(e.to_string()))
 }
+
+/// A fixture constant failed its validation (see [`fixture`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("test fixture: {0}")]
+pub struct FixtureError(String);
 
 fn build() -> Result<Fixture, Box<dyn std::error::Error + Send + Sync>> {
     let now = Timestamp::from_unix_seconds(NOW)?;
