@@ -29,11 +29,11 @@
 
 use std::cell::RefCell;
 
-use http::request::Parts;
-use http::{HeaderName, HeaderValue, Method, Request};
+use http::header::HOST;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use vendo_isolation::{
-    AttestationSecret, DenyReason, Gate, HostPolicy, KeyRing, ResponseVerdict, RouteEntry, SESSION_COOKIE_NAME,
-    SessionKey, Timestamp, response_header_verdict,
+    AttestationSecret, Gate, HostPolicy, KeyRing, ResponseVerdict, RouteEntry, SessionKey, Timestamp,
+    response_header_verdict,
 };
 
 #[derive(Default)]
@@ -88,12 +88,9 @@ fn configure(text: &str) -> Option<Gate> {
 }
 
 fn route_key(gate: &Gate, host: &str) -> (i32, String) {
-    match gate.hosts().parse(host) {
+    match gate.route_key_for_host(host) {
         Ok(key) => (OK, key.as_str().to_owned()),
-        Err(e) => {
-            let reason = DenyReason::from(e);
-            (DENIED, format!("{} {}", reason.status().as_u16(), reason.code()))
-        }
+        Err(reason) => (DENIED, format!("{} {}", reason.status().as_u16(), reason.code())),
     }
 }
 
@@ -114,15 +111,18 @@ fn admit(gate: &Gate, text: &str) -> Option<(i32, String)> {
             })
         }
     };
-    let (mut parts, ()): (Parts, ()) = Request::builder().method(method).uri(target).body(()).ok()?.into_parts();
+    let mut headers = HeaderMap::new();
     for line in lines {
         let (name, value) = line.split_once(": ")?;
-        parts.headers.append(HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?);
+        headers.append(HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?);
     }
-    Some(match gate.admit(&mut parts, route.as_ref(), now) {
+    // The Worker routes on the URL's host, which its runtime also sends as
+    // `Host`; the gate refuses a request whose two disagree.
+    let host = headers.get(HOST)?.to_str().ok()?.to_owned();
+    Some(match gate.admit_request(&method, target, &host, &mut headers, route.as_ref(), now) {
         Ok(_) => {
             let mut out = String::new();
-            for (name, value) in &parts.headers {
+            for (name, value) in &headers {
                 out.push_str(name.as_str());
                 out.push_str(": ");
                 out.push_str(value.to_str().unwrap_or_default());
@@ -134,12 +134,12 @@ fn admit(gate: &Gate, text: &str) -> Option<(i32, String)> {
     })
 }
 
-fn filter_response(text: &str) -> Option<(i32, String)> {
+fn filter_response(gate: &Gate, text: &str) -> Option<(i32, String)> {
+    let session = gate.session_cookie().as_str();
     let mut out = String::new();
     for line in text.lines() {
         let (name, value) = line.split_once(": ")?;
-        // The gate's default cookie name: `configure` sets no other.
-        if response_header_verdict(name.as_bytes(), value.as_bytes(), SESSION_COOKIE_NAME) == ResponseVerdict::Keep {
+        if response_header_verdict(name.as_bytes(), value.as_bytes(), session) == ResponseVerdict::Keep {
             out.push_str(line);
             out.push('\n');
         }
@@ -204,7 +204,7 @@ pub extern "C" fn vendo_admit(len: u32) -> i32 {
 /// Step 3: the response headers in the input that may be relayed.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_filter_response(len: u32) -> i32 {
-    with_input(len, |_, text| filter_response(text))
+    with_input(len, |s, text| filter_response(s.gate.as_ref()?, text))
 }
 
 #[cfg(test)]
