@@ -1,7 +1,10 @@
 //! The fuzz targets' properties (fuzz/src), run as ordinary tests: tables
-//! of hostile inputs that pin each property to the path it guards, and one
-//! `regression_*` test per fuzzing finding, replaying the minimized input
-//! through the same property.
+//! of hostile inputs that pin each property to the path it guards. A
+//! fuzzing finding gets a `regression_*` test here that replays the
+//! minimized input through the same property; the fuzzers have found
+//! nothing yet, so there is none (the proptest-shrunk cases live as
+//! `regression_*` tests beside their properties, e.g. tests/headers_props.rs
+//! and tests/routing_table.rs).
 //!
 //! The property files are included by path so that `cargo test` checks
 //! exactly the code the fuzzers run; only their `arbitrary` front ends

@@ -95,7 +95,6 @@ fn others(h: &HeaderMap) -> Vec<(String, Vec<Vec<u8>>)> {
     out
 }
 
-
 proptest! {
     // A fixed seed keeps every run identical; change it to explore.
     #![proptest_config(ProptestConfig {
