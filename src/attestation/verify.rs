@@ -8,9 +8,7 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::keys::{AttestationKeyError, DeploymentKey, MAX_VERIFIER_KEYS, valid_kid};
 use super::sign::{MAC_B64_LEN, RequestTarget, VERSION, message_mac};
-use crate::headers::{
-    ATTESTATION_HEADER, DEPLOYMENT_ID_HEADER, TENANT_ID_HEADER, USER_EMAIL_HEADER, USER_ID_HEADER, is_managed_name,
-};
+use crate::headers::{ATTESTATION_HEADER, IDENTITY_HEADERS, is_managed_name};
 use crate::ids::{DeploymentId, Email, TenantId, UserId};
 use crate::timestamp::Timestamp;
 use crate::wire::{B64U, connection_tokens, parse_canonical_secs};
@@ -185,16 +183,14 @@ fn scan(headers: &HeaderMap) -> Result<Covered<'_>, AttestationError> {
         if !is_managed_name(name.as_str().as_bytes()) {
             continue;
         }
-        let [tenant, deployment, user, email] = &mut c.identity;
-        let slot = match name {
-            n if n == ATTESTATION_HEADER => &mut c.attestation,
-            n if n == TENANT_ID_HEADER => tenant,
-            n if n == DEPLOYMENT_ID_HEADER => deployment,
-            n if n == USER_ID_HEADER => user,
-            n if n == USER_EMAIL_HEADER => email,
-            _ => return Err(AttestationError::UnexpectedHeader),
+        // The identity headers' one table orders the slots, as it orders
+        // the injection and the MAC message.
+        let slot = if name == ATTESTATION_HEADER {
+            Some(&mut c.attestation)
+        } else {
+            IDENTITY_HEADERS.iter().position(|h| h == name).and_then(|i| c.identity.get_mut(i))
         };
-        set_once(slot, value)?;
+        set_once(slot.ok_or(AttestationError::UnexpectedHeader)?, value)?;
     }
     Ok(c)
 }
