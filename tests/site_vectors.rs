@@ -528,6 +528,15 @@ fn responses() -> Vec<Value> {
             ],
             Some("sid"),
         ),
+        (
+            "SPEC's name is the text before the first '=', past a ';': a session name there goes too",
+            vec![
+                ("set-cookie", "a; __Host-vendo_session=1"),
+                ("set-cookie", "b; Path=/"),
+                ("content-type", "text/html"),
+            ],
+            None,
+        ),
         ("an empty response passes empty", vec![], None),
     ];
     rows.into_iter().enumerate().map(|(i, (why, h, s))| response(i + 1, why, &h, s)).collect()

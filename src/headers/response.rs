@@ -192,8 +192,16 @@ fn set_cookie_name(value: &[u8]) -> &[u8] {
     trim_ows(pair.split(|&b| b == b'=').next().unwrap_or_default())
 }
 
+/// SPEC §3.3 rule 2's text: the value before its first `=` (all of it
+/// without one), trimmed. It holds [`set_cookie_name`] and, when a `;`
+/// comes first, more; matching on it follows the SPEC to the letter and
+/// can only remove more than a browser's reading of the name would.
+fn set_cookie_name_text(value: &[u8]) -> &[u8] {
+    trim_ows(value.split(|&b| b == b'=').next().unwrap_or_default())
+}
+
 fn set_cookie_verdict(value: &[u8], session: &[u8]) -> Option<CookieRemoval> {
-    if contains_ignore_ascii_case(set_cookie_name(value), session) {
+    if contains_ignore_ascii_case(set_cookie_name_text(value), session) {
         return Some(CookieRemoval::SessionName);
     }
     // Attributes follow the first `;`; each is trimmed, and its name (before
@@ -215,6 +223,12 @@ mod tests {
         assert_eq!(set_cookie_name(b"noequals; Domain=x"), b"noequals");
         assert_eq!(set_cookie_name(b"=v"), b"");
         assert_eq!(set_cookie_name(b""), b"");
+        // SPEC §3.3's "before the first `=`" reaches past a `;`.
+        assert_eq!(set_cookie_name_text(b"a; __Host-vendo_session=1"), b"a; __Host-vendo_session");
+        assert_eq!(
+            set_cookie_verdict(b"a; __Host-vendo_session=1", b"__Host-vendo_session"),
+            Some(CookieRemoval::SessionName)
+        );
     }
 
     #[test]

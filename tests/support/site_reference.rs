@@ -147,12 +147,20 @@ pub enum Removal {
     Header,
 }
 
-/// §3.3 rule 2: the cookie's name is the text before the first `;`, then
-/// before the first `=`, trimmed. SPEC silent on a pair without `=`: the
-/// whole pair is the name.
+/// The cookie's name as a report shows it: the text before the first `;`,
+/// then before the first `=`, trimmed (RFC 6265 §5.2; the whole pair
+/// without `=`).
 pub fn set_cookie_name(value: &[u8]) -> &[u8] {
     let pair = value.split(|b| *b == b';').next().unwrap_or_default();
     trim(pair.split(|b| *b == b'=').next().unwrap_or_default())
+}
+
+/// §3.3 rule 2, to the letter: the cookie name is the value "before the
+/// first `=`, trimmed" (the whole value without one). This is what the
+/// session name is searched in; `set_cookie_name` is only what a report
+/// shows.
+pub fn set_cookie_name_text(value: &[u8]) -> &[u8] {
+    trim(value.split(|b| *b == b'=').next().unwrap_or_default())
 }
 
 /// §3.3 rule 1: attributes are what follows the first `;`, split on `;`,
@@ -172,7 +180,7 @@ pub fn has_domain(value: &[u8]) -> bool {
 pub fn response_verdict(name: &[u8], value: &[u8], session: &[u8]) -> Option<Removal> {
     let n = lower(name);
     if n == b"set-cookie" {
-        if contains_ci(set_cookie_name(value), session) {
+        if contains_ci(set_cookie_name_text(value), session) {
             return Some(Removal::SessionName);
         }
         return has_domain(value).then_some(Removal::Domain);
