@@ -21,10 +21,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use sha2::Sha256;
+use vendo_isolation::headers::{check_request_site, filter_response, strip};
+use vendo_isolation::session::{SESSION_COOKIE_NAME, SessionClaims, VerifyOptions, mint_session, verify_session};
 use vendo_isolation::{
-    AttestationSecret, DeploymentId, Gate, HostPolicy, KeyRing, RouteEntry, SESSION_COOKIE_NAME, SessionClaims,
-    SessionKey, TenantId, Timestamp, VerifyOptions, check_request_site, filter_response, mint_session, strip,
-    verify_session,
+    AttestationSecret, DeploymentId, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, TenantId, Timestamp,
 };
 
 const KEY: [u8; 32] = [0x42; 32];

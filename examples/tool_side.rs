@@ -19,7 +19,9 @@
 
 use http::request::Parts;
 use http::{HeaderValue, Request};
-use vendo_isolation::{AttestationSecret, AttestationVerifier, DeploymentKey, Identity, Timestamp, strip_request};
+use vendo_isolation::attestation::{AttestationVerifier, DeploymentKey};
+use vendo_isolation::headers::{Identity, strip_request};
+use vendo_isolation::{AttestationSecret, Timestamp};
 
 /// The proxy: strip what the client sent, inject the verified identity and
 /// the attestation.

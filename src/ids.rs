@@ -171,7 +171,7 @@ macro_rules! string_newtype {
             }
 
             /// Checks `s` against this type's rule without allocating.
-            pub const fn validate(s: &str) -> Result<(), $crate::IdError> {
+            pub const fn validate(s: &str) -> Result<(), $crate::ids::IdError> {
                 $check($kind, s.as_bytes())
             }
         }
@@ -195,23 +195,23 @@ macro_rules! string_newtype {
         }
 
         impl ::core::str::FromStr for $name {
-            type Err = $crate::IdError;
-            fn from_str(s: &str) -> Result<Self, $crate::IdError> {
+            type Err = $crate::ids::IdError;
+            fn from_str(s: &str) -> Result<Self, $crate::ids::IdError> {
                 Self::validate(s)?;
                 Ok(Self(s.to_owned()))
             }
         }
 
         impl TryFrom<&str> for $name {
-            type Error = $crate::IdError;
-            fn try_from(s: &str) -> Result<Self, $crate::IdError> {
+            type Error = $crate::ids::IdError;
+            fn try_from(s: &str) -> Result<Self, $crate::ids::IdError> {
                 s.parse()
             }
         }
 
         impl TryFrom<String> for $name {
-            type Error = $crate::IdError;
-            fn try_from(s: String) -> Result<Self, $crate::IdError> {
+            type Error = $crate::ids::IdError;
+            fn try_from(s: String) -> Result<Self, $crate::ids::IdError> {
                 Self::validate(&s)?;
                 Ok(Self(s))
             }
@@ -261,7 +261,7 @@ string_newtype!(
     /// let t: TenantId = "t_acme-1".parse()?;
     /// assert_eq!(t.as_str(), "t_acme-1");
     /// assert!("t acme".parse::<TenantId>().is_err());
-    /// # Ok::<(), vendo_isolation::IdError>(())
+    /// # Ok::<(), vendo_isolation::ids::IdError>(())
     /// ```
     TenantId, "tenant id", check_id
 );

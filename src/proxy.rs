@@ -21,17 +21,17 @@ use http::uri::{Authority, PathAndQuery};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 
 use crate::attestation::{AttestationSecret, AttestationSigner};
-use crate::authority::{AuthorityError, request_authority};
 use crate::headers::{
     CrossSiteRequest, InjectError, ResponseReport, StripReport, Stripped, check_request_site, filter_response, strip,
     strip_request,
 };
+use crate::hosts::authority::{AuthorityError, request_authority};
 use crate::hosts::{HostError, HostPolicy, RouteEntry, RouteKey};
 use crate::session::{
     ClaimsError, KeyRing, ReissueReason, SessionClaims, SessionCookieName, SessionRequestError, SetCookieError,
     VerifiedSession, VerifyError, VerifyOptions, mint_session, session_set_cookie, verify_session_cookie,
 };
-use crate::timestamp::Timestamp;
+use crate::time::Timestamp;
 
 /// Why the proxy refuses a request, with the status it should answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -231,6 +231,7 @@ impl ReissueError {
 ///
 /// ```
 /// use vendo_isolation::*;
+/// use vendo_isolation::session::{SessionClaims, mint_session};
 /// let ring = KeyRing::new(SessionKey::new("k1", &[42; 32])?);
 /// let now = Timestamp::from_unix_seconds(1_700_000_000)?;
 /// # let claims = SessionClaims::new("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?,
@@ -387,6 +388,7 @@ impl Gate {
     /// ```
     /// use http::{HeaderMap, HeaderValue, Method};
     /// use vendo_isolation::*;
+    /// use vendo_isolation::session::{SessionClaims, mint_session};
     /// let ring = KeyRing::new(SessionKey::new("k1", &[42; 32])?);
     /// let now = Timestamp::from_unix_seconds(1_700_000_000)?;
     /// # let claims = SessionClaims::new("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?,
@@ -443,6 +445,7 @@ impl Gate {
     ///
     /// ```
     /// use vendo_isolation::*;
+    /// use vendo_isolation::session::{ReissueReason, SessionClaims, mint_session};
     /// let mut ring = KeyRing::new(SessionKey::new("k2", &[2; 32])?);
     /// let old = KeyRing::new(SessionKey::new("k1", &[1; 32])?);
     /// ring.add_verify_only(SessionKey::new("k1", &[1; 32])?, None)?;
@@ -572,7 +575,7 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SessionCookieError;
+    use crate::session::SessionCookieError;
 
     #[test]
     fn admit_headers_refuses_a_host_it_would_not_route_on() {

@@ -5,14 +5,14 @@
 //! A rule defined twice drifts: one copy learns a limit the other does not,
 //! and a token one parser accepts is refused (or worse, read differently) by
 //! the other. The request's one authority, which both the proxy's routing
-//! and the attestation read, lives in [`crate::authority_of`].
+//! and the attestation read, lives in [`crate::hosts::authority_of`].
 
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use hmac::Mac;
 
-use crate::cookies::trim_ows;
-use crate::timestamp::Timestamp;
+use crate::headers::cookies::trim_ows;
+use crate::time::Timestamp;
 
 /// Longest key id, in bytes (SPEC §4 `kid`, reused by §3.1 and §8).
 pub(crate) const MAX_KID_LEN: usize = 32;
@@ -32,11 +32,11 @@ pub(crate) const fn is_kid(kid: &[u8]) -> bool {
     true
 }
 
-/// Digits in [`crate::MAX_UNIX_SECONDS`], the longest canonical integer.
+/// Digits in [`crate::time::MAX_UNIX_SECONDS`], the longest canonical integer.
 pub(crate) const MAX_INT_DIGITS: usize = 12;
 
 /// Parses a SPEC §4 integer as unix seconds: decimal digits, no sign, no
-/// leading zero except `"0"`, at most [`crate::MAX_UNIX_SECONDS`]. The
+/// leading zero except `"0"`, at most [`crate::time::MAX_UNIX_SECONDS`]. The
 /// digit count is bounded before any arithmetic, so nothing can wrap
 /// (branca#21).
 pub(crate) fn parse_canonical_secs(s: &[u8]) -> Option<Timestamp> {
@@ -125,9 +125,9 @@ mod tests {
 
     #[test]
     fn canonical_integers_round_trip() {
-        assert_eq!(crate::MAX_UNIX_SECONDS.to_string().len(), MAX_INT_DIGITS);
+        assert_eq!(crate::time::MAX_UNIX_SECONDS.to_string().len(), MAX_INT_DIGITS);
         let mut buf = [0u8; 20];
-        for n in [0, 1, 9, 10, 1_700_000_000, crate::MAX_UNIX_SECONDS] {
+        for n in [0, 1, 9, 10, 1_700_000_000, crate::time::MAX_UNIX_SECONDS] {
             let text = write_decimal(n, &mut buf).to_owned();
             assert_eq!(text, n.to_string());
             assert_eq!(parse_canonical_secs(text.as_bytes()).map(Timestamp::unix_seconds), Some(n));

@@ -21,10 +21,9 @@ mod counting_alloc;
 use counting_alloc::count;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
-use vendo_isolation::{
-    AttestationSecret, Gate, KeyRing, RouteEntry, SESSION_COOKIE_NAME, SessionClaims, SessionKey, Timestamp,
-    filter_response, mint_session, strip,
-};
+use vendo_isolation::headers::{filter_response, strip};
+use vendo_isolation::session::{SESSION_COOKIE_NAME, SessionClaims, mint_session};
+use vendo_isolation::{AttestationSecret, Gate, KeyRing, RouteEntry, SessionKey, Timestamp};
 
 const NOW: u64 = 1_700_000_000;
 

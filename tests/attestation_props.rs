@@ -18,8 +18,11 @@ use http::request::Parts;
 use http::{HeaderValue, Request};
 use proptest::prelude::*;
 use sha2::Sha256;
+use vendo_isolation::attestation::AttestationVerifier;
+use vendo_isolation::headers::{Identity, strip_request};
 use vendo_isolation::testing::{deployment_id, email, tenant_id, user_id};
-use vendo_isolation::{AttestationSecret, AttestationVerifier, Identity, MAX_UNIX_SECONDS, Timestamp, strip_request};
+use vendo_isolation::time::MAX_UNIX_SECONDS;
+use vendo_isolation::{AttestationSecret, Timestamp};
 
 const SESSION: &str = "__Host-vendo_session";
 

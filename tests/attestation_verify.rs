@@ -17,9 +17,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
 use http::{HeaderValue, Request};
 use sha2::Sha256;
-use vendo_isolation::{
-    AttestationError, AttestationSecret, AttestationVerifier, DeploymentKey, Identity, Timestamp, strip_request,
-};
+use vendo_isolation::attestation::{AttestationError, AttestationVerifier, DeploymentKey};
+use vendo_isolation::headers::{Identity, strip_request};
+use vendo_isolation::{AttestationSecret, Timestamp};
 
 const NOW: u64 = 1_700_000_000;
 const SESSION: &str = "__Host-vendo_session";

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use platform::{ACME_HOST, Arrival, EVIL_HOST, Options, Platform, Visit};
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde::Deserialize;
-use vendo_isolation::SESSION_COOKIE_NAME;
+use vendo_isolation::session::SESSION_COOKIE_NAME;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const ACME_CRM: &str = "d_acme_crm";

@@ -11,7 +11,7 @@
 #![allow(missing_docs)]
 
 use proptest::prelude::*;
-use vendo_isolation::cookie_pairs;
+use vendo_isolation::headers::cookie_pairs;
 
 fn trim(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(s.len());

@@ -10,6 +10,8 @@
 #![allow(missing_docs)]
 
 use proptest::prelude::*;
+use vendo_isolation::credits::*;
+use vendo_isolation::tenancy::Provider;
 use vendo_isolation::testing::{model_name, model_price, provider, rate_table, reservation_id, top_up_id};
 use vendo_isolation::*;
 

@@ -10,6 +10,8 @@
 )]
 #![allow(missing_docs)]
 
+use vendo_isolation::credits::*;
+use vendo_isolation::tenancy::Provider;
 use vendo_isolation::*;
 
 fn mc(n: u64) -> MicroCredits {

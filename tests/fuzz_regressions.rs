@@ -494,7 +494,7 @@ fn hosts_match_the_spec_reference() {
     for host in rows {
         let ours = policy
             .parse(host)
-            .map(|k| (k.as_str().to_owned(), k.form() == vendo_isolation::HostForm::Legacy))
+            .map(|k| (k.as_str().to_owned(), k.form() == vendo_isolation::hosts::HostForm::Legacy))
             .map_err(|e| e.code());
         assert_eq!(ours, reference::parse_host(host), "{:?}", String::from_utf8_lossy(host));
     }

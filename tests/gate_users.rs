@@ -13,10 +13,9 @@
 #![allow(missing_docs)]
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
-use vendo_isolation::{
-    AttestationSecret, AttestationVerifier, Gate, KeyRing, ReissueReason, RouteEntry, SessionClaims, SessionKey,
-    Timestamp, VerifyOptions, mint_session, verify_session,
-};
+use vendo_isolation::attestation::AttestationVerifier;
+use vendo_isolation::session::{ReissueReason, SessionClaims, VerifyOptions, mint_session, verify_session};
+use vendo_isolation::{AttestationSecret, Gate, KeyRing, RouteEntry, SessionKey, Timestamp};
 
 const NOW: u64 = 1_700_000_000;
 const HOST: &str = "acme-crm.vendo.run";

@@ -31,10 +31,10 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use proptest::prelude::*;
 use sha2::Sha256;
-use vendo_isolation::{
-    AttestationError, AttestationSecret, AttestationVerifier, Identity, KeyRing, SESSION_COOKIE_NAME, SessionKey,
-    StripReport, Timestamp, VerifyOptions, strip, strip_request, verify_session_cookie,
-};
+use vendo_isolation::attestation::{AttestationError, AttestationVerifier};
+use vendo_isolation::headers::{Identity, StripReport, strip, strip_request};
+use vendo_isolation::session::{SESSION_COOKIE_NAME, VerifyOptions, verify_session_cookie};
+use vendo_isolation::{AttestationSecret, KeyRing, SessionKey, Timestamp};
 
 const NOW: u64 = 1_700_000_000;
 

@@ -15,8 +15,9 @@ mod reference;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use reference::is_managed_name;
+use vendo_isolation::headers::{cookie_pairs, strip, strip_request};
 use vendo_isolation::testing::identity;
-use vendo_isolation::{AttestationSecret, Timestamp, cookie_pairs, strip, strip_request};
+use vendo_isolation::{AttestationSecret, Timestamp};
 
 const SESSION: &str = "__Host-vendo_session";
 

@@ -26,7 +26,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vendo_isolation::{Identity, StripReport, strip};
+use vendo_isolation::headers::{Identity, StripReport, strip};
 
 type Seen = Arc<Mutex<Option<(HeaderMap, StripReport)>>>;
 

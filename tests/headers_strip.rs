@@ -15,7 +15,7 @@ mod reference;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use reference::is_managed_name;
-use vendo_isolation::{Identity, StripReport, strip, strip_request};
+use vendo_isolation::headers::{Identity, StripReport, strip, strip_request};
 
 const SESSION: &str = "__Host-vendo_session";
 

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
-use vendo_isolation::strip;
+use vendo_isolation::headers::strip;
 
 /// What the runner's ops answer (mirrors examples/conformance/main.rs).
 pub type Answer = Result<Value, String>;

@@ -8,7 +8,8 @@
     clippy::arithmetic_side_effects
 )]
 
-use vendo_isolation::{DeploymentSlug, HostError, HostForm, HostPolicy, TenantSlug};
+use vendo_isolation::hosts::{HostError, HostForm};
+use vendo_isolation::{DeploymentSlug, HostPolicy, TenantSlug};
 
 type Want = Result<(HostForm, &'static str), HostError>;
 const S: HostForm = HostForm::SingleLevel;

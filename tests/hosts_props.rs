@@ -11,10 +11,9 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
+use vendo_isolation::hosts::{HostError, HostForm, LabelHolder, LegacyUse, RouteOp};
 use vendo_isolation::testing::{deployment_id, deployment_slug, tenant_id, tenant_slug};
-use vendo_isolation::{
-    DeploymentId, HostError, HostForm, HostPolicy, LabelHolder, LegacyUse, RouteEntry, RouteOp, TenantId,
-};
+use vendo_isolation::{DeploymentId, HostPolicy, RouteEntry, TenantId};
 
 fn entry() -> impl Strategy<Value = RouteEntry> {
     (tenant_id(), deployment_id(), tenant_slug(), deployment_slug()).prop_map(
@@ -175,7 +174,7 @@ proptest! {
 #[test]
 fn reserved_single_level_is_not_a_route() {
     let policy = HostPolicy::default();
-    for r in vendo_isolation::DEFAULT_RESERVED {
+    for r in vendo_isolation::hosts::DEFAULT_RESERVED {
         assert_eq!(policy.parse(&format!("{r}.vendo.run")), Err(HostError::Reserved));
     }
 }

@@ -14,6 +14,8 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use vendo_isolation::credits::*;
+use vendo_isolation::model::*;
 use vendo_isolation::*;
 
 const TENANTS: [&str; 3] = ["t_a", "t_b", "t_c"];

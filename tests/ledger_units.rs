@@ -9,6 +9,8 @@
 )]
 #![allow(missing_docs)]
 
+use vendo_isolation::credits::*;
+use vendo_isolation::model::*;
 use vendo_isolation::*;
 
 fn mc(n: u64) -> MicroCredits {

@@ -22,10 +22,9 @@ use std::fmt::Write as _;
 mod pg;
 
 use pg::{CROSS_TENANT_ROWS, Cluster, Rng, lit};
-use vendo_isolation::{
-    BindingId, Connection, ConnectionId, Deployment, DeploymentId, Provider, TenancyModel, TenantId,
-    postgres_refusal_code,
-};
+use vendo_isolation::model::TenancyModel;
+use vendo_isolation::tenancy::{Connection, Deployment, Provider, postgres_refusal_code};
+use vendo_isolation::{BindingId, ConnectionId, DeploymentId, TenantId};
 
 /// One write, as both the model and PostgreSQL take it.
 #[derive(Debug, Clone)]

@@ -12,12 +12,13 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use vendo_isolation::testing::{manifest, plannable_deployment, plannable_manifest, tenant_id};
-use vendo_isolation::{
-    ComputeProvider, Deployment, DeploymentId, MAX_PLANNABLE_DEPLOYMENT_ID_LEN, Manifest, PlanConflict, PlanError,
+use vendo_isolation::DeploymentId;
+use vendo_isolation::tenancy::{
+    ComputeProvider, Deployment, MAX_PLANNABLE_DEPLOYMENT_ID_LEN, Manifest, PlanConflict, PlanError,
     REDIS_SERVICE_NAME, ResourceKind, ResourcePlan, ResourceSystem, check_disjoint, deployment_id_from_resource_name,
     resource_name,
 };
+use vendo_isolation::testing::{manifest, plannable_deployment, plannable_manifest, tenant_id};
 
 const ALPHABET: &[u8] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 

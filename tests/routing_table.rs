@@ -13,10 +13,9 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use vendo_isolation::{
-    AssignError, HostForm, HostPolicy, LabelHolder, LegacyUse, RouteEntry, RouteKey, RoutingError, RoutingTable,
-    TenantId, Upstream,
-};
+use vendo_isolation::hosts::{AssignError, HostForm, LabelHolder, LegacyUse, Upstream};
+use vendo_isolation::model::{RoutingError, RoutingTable};
+use vendo_isolation::{HostPolicy, RouteEntry, RouteKey, TenantId};
 
 fn entry(tenant: &str, dep: &str, tslug: &str, dslug: &str) -> RouteEntry {
     RouteEntry {

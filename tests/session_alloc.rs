@@ -23,10 +23,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
-use vendo_isolation::{
-    DeploymentId, KeyRing, SESSION_COOKIE_NAME, SessionKey, TenantId, Timestamp, VerifiedSession, VerifyError,
-    VerifyOptions, verify_session, verify_session_cookie,
+use vendo_isolation::session::{
+    SESSION_COOKIE_NAME, VerifiedSession, VerifyError, VerifyOptions, verify_session, verify_session_cookie,
 };
+use vendo_isolation::{DeploymentId, KeyRing, SessionKey, TenantId, Timestamp};
 
 const SECRET: [u8; 32] = [0x33; 32];
 const NOW: u64 = 1_700_000_000;

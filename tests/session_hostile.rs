@@ -14,10 +14,10 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use vendo_isolation::{
-    DeploymentId, KeyError, KeyRing, KeyRingError, MAX_TOKEN_LEN, SessionClaims, SessionKey, TenantId, Timestamp,
-    VerifyError, VerifyOptions, mint_session, verify_session,
+use vendo_isolation::session::{
+    KeyError, KeyRingError, MAX_TOKEN_LEN, SessionClaims, VerifyError, VerifyOptions, mint_session, verify_session,
 };
+use vendo_isolation::{DeploymentId, KeyRing, SessionKey, TenantId, Timestamp};
 
 const SECRET: [u8; 32] = [0x5a; 32];
 const NOW: u64 = 1_700_000_000;

@@ -15,12 +15,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
-use vendo_isolation::testing::{kid_string, session_claims, signed_session};
-use vendo_isolation::{
-    DeploymentId, KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionClaims, SessionKey, TenantId, Timestamp,
-    VerifiedSession, VerifyError, VerifyOptions, mint_session, session_set_cookie, verify_session,
-    verify_session_cookie,
+use vendo_isolation::session::{
+    ReissueReason, SESSION_COOKIE_NAME, SessionClaims, VerifiedSession, VerifyError, VerifyOptions, mint_session,
+    session_set_cookie, verify_session, verify_session_cookie,
 };
+use vendo_isolation::testing::{kid_string, session_claims, signed_session};
+use vendo_isolation::{DeploymentId, KeyRing, SessionKey, TenantId, Timestamp};
 
 fn ts(s: u64) -> Timestamp {
     Timestamp::from_unix_seconds(s).unwrap()

@@ -25,9 +25,8 @@ mod vectors;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use vendo_isolation::{
-    DeploymentId, KeyRing, SessionClaims, SessionKey, TenantId, Timestamp, VerifyOptions, mint_session, verify_session,
-};
+use vendo_isolation::session::{SessionClaims, VerifyOptions, mint_session, verify_session};
+use vendo_isolation::{DeploymentId, KeyRing, SessionKey, TenantId, Timestamp};
 
 #[path = "session_vectors/invalid.rs"]
 mod invalid;

@@ -17,10 +17,11 @@ mod site_reference;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use site_reference::{Field, Refusal, Removal};
-use vendo_isolation::{
-    CookieRemoval, CrossSiteRequest, Gate, KeyRing, RouteEntry, SessionClaims, SessionKey, Timestamp,
-    check_request_site, filter_response, mint_session, response_header_verdict,
+use vendo_isolation::headers::{
+    CookieRemoval, CrossSiteRequest, check_request_site, filter_response, response_header_verdict,
 };
+use vendo_isolation::session::{SessionClaims, mint_session};
+use vendo_isolation::{Gate, KeyRing, RouteEntry, SessionKey, Timestamp};
 
 const HOST: &str = "acme-crm.vendo.run";
 const SESSION: &str = "__Host-vendo_session";
@@ -215,8 +216,8 @@ const RESPONSES: &[ResponseRow] = &[
     ("location", "https://evil-x.vendo.run/?c=__Host-vendo_session", None),
 ];
 
-fn verdict_of(r: Option<Removal>) -> vendo_isolation::ResponseVerdict {
-    use vendo_isolation::ResponseVerdict::{DropCookie, DropHeader, Keep};
+fn verdict_of(r: Option<Removal>) -> vendo_isolation::headers::ResponseVerdict {
+    use vendo_isolation::headers::ResponseVerdict::{DropCookie, DropHeader, Keep};
     match r {
         None => Keep,
         Some(Removal::SessionName) => DropCookie(CookieRemoval::SessionName),

@@ -26,11 +26,13 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use proptest::prelude::*;
 use site_reference::{Field, Refusal, Removal};
-use vendo_isolation::testing::{deployment_slug, signed_session, tenant_slug};
-use vendo_isolation::{
-    CookieRemoval, CrossSiteRequest, Gate, HostPolicy, ResponseVerdict, RouteEntry, SessionClaims, check_request_site,
-    cookie_pairs, filter_response, response_header_verdict,
+use vendo_isolation::headers::{
+    CookieRemoval, CrossSiteRequest, ResponseVerdict, check_request_site, cookie_pairs, filter_response,
+    response_header_verdict,
 };
+use vendo_isolation::session::SessionClaims;
+use vendo_isolation::testing::{deployment_slug, signed_session, tenant_slug};
+use vendo_isolation::{Gate, HostPolicy, RouteEntry};
 
 const SESSION: &str = "__Host-vendo_session";
 

@@ -12,11 +12,13 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use vendo_isolation::testing::{binding_id, common_provider, common_tenant, connection, deployment, same_tenant_pair};
-use vendo_isolation::{
-    Binding, BindingId, Connection, ConnectionDenied, ConnectionId, Deployment, DeploymentId, KeyScope, Provider,
-    ResolveConnectionError, TenancyModel, TenantId, TenantLookup, check_connection_use, resolve_connection,
+use vendo_isolation::model::TenancyModel;
+use vendo_isolation::tenancy::{
+    Binding, Connection, ConnectionDenied, Deployment, KeyScope, Provider, ResolveConnectionError, TenantLookup,
+    check_connection_use, resolve_connection,
 };
+use vendo_isolation::testing::{binding_id, common_provider, common_tenant, connection, deployment, same_tenant_pair};
+use vendo_isolation::{BindingId, ConnectionId, DeploymentId, TenantId};
 
 fn t(s: &str) -> TenantId {
     s.parse().unwrap()

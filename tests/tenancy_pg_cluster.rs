@@ -186,7 +186,7 @@ impl Cluster {
     /// Loads the crate's DDL in one transaction, then the harness's
     /// `vi_try`.
     pub fn load_schema(&self) {
-        self.psql(&format!("BEGIN;\n{}\nCOMMIT;\n{VI_TRY}", vendo_isolation::POSTGRES_SCHEMA));
+        self.psql(&format!("BEGIN;\n{}\nCOMMIT;\n{VI_TRY}", vendo_isolation::tenancy::POSTGRES_SCHEMA));
     }
 
     /// A psql that has run `sql` and waits for more.

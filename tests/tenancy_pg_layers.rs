@@ -17,7 +17,8 @@ mod pg;
 use std::fmt::Write as _;
 
 use pg::{CROSS_TENANT_ROWS, Cluster, Rng, lit, seed_two_tenants, try_sql};
-use vendo_isolation::{Provider, TenantId};
+use vendo_isolation::TenantId;
+use vendo_isolation::tenancy::Provider;
 
 #[test]
 fn trigger_refuses_with_its_own_sqlstate_and_message() {

@@ -12,14 +12,14 @@
 
 use http::header::{CONNECTION, COOKIE};
 use proptest::prelude::*;
+use vendo_isolation::headers::{cookie_pairs, is_managed_name, strip};
+use vendo_isolation::hosts::HostForm;
+use vendo_isolation::session::{SESSION_COOKIE_NAME, SessionClaims, VerifyOptions, mint_session, verify_session};
 use vendo_isolation::testing::{
     TEST_ATTESTATION_KID, TEST_SESSION_KID, TEST_SESSION_SECRET, fixture, hostile_header_map, hostile_hostname,
     identity, route_entry, routed_hostname, valid_hostname,
 };
-use vendo_isolation::{
-    HostForm, HostPolicy, KeyRing, RouteEntry, SESSION_COOKIE_NAME, SessionClaims, SessionKey, VerifyOptions,
-    cookie_pairs, is_managed_name, mint_session, strip, verify_session,
-};
+use vendo_isolation::{HostPolicy, KeyRing, RouteEntry, SessionKey};
 
 /// Every `Connection` token of `h`, trimmed.
 fn connection_tokens(h: &http::HeaderMap) -> Vec<Vec<u8>> {

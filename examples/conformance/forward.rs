@@ -1,7 +1,8 @@
 //! The `forward` op (SPEC §5): the whole proxy decision for one request.
 
 use serde_json::{Value, json};
-use vendo_isolation::{Gate, RouteEntry, SESSION_COOKIE_NAME};
+use vendo_isolation::session::SESSION_COOKIE_NAME;
+use vendo_isolation::{Gate, RouteEntry};
 
 use crate::common::{header_list, header_map, opt_str_field, str_field};
 use crate::hosts::policy;

@@ -1,7 +1,8 @@
 //! The `parse_host` op (SPEC §5).
 
 use serde_json::{Value, json};
-use vendo_isolation::{HostForm, HostPolicy};
+use vendo_isolation::HostPolicy;
+use vendo_isolation::hosts::HostForm;
 
 use crate::common::{opt_str_field, str_field};
 use crate::{Answer, BAD_REQUEST};

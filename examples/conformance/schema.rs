@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::Answer;
 
-/// Answers with [`vendo_isolation::POSTGRES_SCHEMA`].
+/// Answers with [`vendo_isolation::tenancy::POSTGRES_SCHEMA`].
 pub fn run(_req: &Value) -> Answer {
-    Ok(json!({ "sql": vendo_isolation::POSTGRES_SCHEMA }))
+    Ok(json!({ "sql": vendo_isolation::tenancy::POSTGRES_SCHEMA }))
 }

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use vendo_isolation::{
-    DEFAULT_LEEWAY_SECS, DEFAULT_MAX_LIFETIME_SECS, DeploymentId, KeyRing, SessionKey, TenantId, Timestamp,
-    VerifiedSession, VerifyOptions, verify_session,
+use vendo_isolation::session::{
+    DEFAULT_LEEWAY_SECS, DEFAULT_MAX_LIFETIME_SECS, VerifiedSession, VerifyOptions, verify_session,
 };
+use vendo_isolation::{DeploymentId, KeyRing, SessionKey, TenantId, Timestamp};
 
 use crate::common::{str_field, u64_field};
 use crate::{Answer, BAD_REQUEST};

@@ -7,7 +7,7 @@
 //! a `Cookie` value, is kept.
 
 use serde_json::{Value, json};
-use vendo_isolation::SESSION_COOKIE_NAME;
+use vendo_isolation::session::SESSION_COOKIE_NAME;
 
 use crate::Answer;
 use crate::common::{header_list, header_map, opt_str_field};
@@ -17,6 +17,6 @@ pub fn run(req: &Value) -> Answer {
     let mut headers = header_map(req, "headers")?;
     let cookie = opt_str_field(req, "session_cookie")?.unwrap_or(SESSION_COOKIE_NAME);
     // The report is for operators; the op answers only the headers.
-    let _report = vendo_isolation::strip(&mut headers, cookie).into_report();
+    let _report = vendo_isolation::headers::strip(&mut headers, cookie).into_report();
     Ok(json!({ "headers": header_list(&headers) }))
 }

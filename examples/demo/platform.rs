@@ -27,11 +27,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use vendo_isolation::attestation::AttestationVerifier;
+use vendo_isolation::credits::{MicroCredits, ModelPrice, RateTable, RateTableVersion, ReserveRequest};
+use vendo_isolation::headers::{CookieRemoval, ResponseReport};
+use vendo_isolation::hosts::Upstream;
+use vendo_isolation::model::{Ledger, Reserved, Route, RoutingTable};
+use vendo_isolation::session::{SESSION_COOKIE_NAME, SessionClaims, mint_session, session_set_cookie};
 use vendo_isolation::{
-    AttestationSecret, AttestationVerifier, CookieRemoval, DeploymentId, Gate, KeyRing, Ledger, MicroCredits,
-    ModelPrice, RateTable, RateTableVersion, ReserveRequest, Reserved, ResponseReport, Route, RouteEntry, RouteKey,
-    RoutingTable, SESSION_COOKIE_NAME, SessionClaims, SessionKey, TenantId, Timestamp, Upstream, mint_session,
-    session_set_cookie,
+    AttestationSecret, DeploymentId, Gate, KeyRing, RouteEntry, RouteKey, SessionKey, TenantId, Timestamp,
 };
 
 #[path = "tools.rs"]
@@ -252,7 +255,7 @@ fn claims(site: &Site, iat: Timestamp, exp: Timestamp) -> SessionClaims {
     .unwrap()
 }
 
-type Held = (SocketAddr, vendo_isolation::Reservation);
+type Held = (SocketAddr, vendo_isolation::credits::Reservation);
 
 /// The crate's two request steps and a credit hold, under the lock.
 fn decide(s: &mut Proxy, parts: &mut http::request::Parts, now: Timestamp) -> Result<Held, (StatusCode, String)> {

@@ -11,7 +11,8 @@ use http::header::{CONTENT_TYPE, SET_COOKIE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use vendo_isolation::{AttestationVerifier, SET_COOKIE2};
+use vendo_isolation::attestation::AttestationVerifier;
+use vendo_isolation::headers::SET_COOKIE2;
 
 use super::{Site, text, unix_now};
 

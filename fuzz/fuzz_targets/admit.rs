@@ -12,7 +12,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use vendo_isolation::SESSION_COOKIE_NAME;
+use vendo_isolation::session::SESSION_COOKIE_NAME;
 use vendo_isolation_fuzz::admit_props::{AdmitCase, Via, check, host};
 use vendo_isolation_fuzz::fixture;
 use vendo_isolation_fuzz::inputs::{FieldSpec, MethodSpec, SiteFieldSpec, TokenChoice};

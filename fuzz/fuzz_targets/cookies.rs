@@ -5,7 +5,7 @@
 use arbitrary::Arbitrary;
 use http::{HeaderMap, HeaderValue, header::COOKIE};
 use libfuzzer_sys::fuzz_target;
-use vendo_isolation::{SessionCookieError, find_session_cookie};
+use vendo_isolation::session::{SessionCookieError, find_session_cookie};
 
 #[derive(Debug, Arbitrary)]
 struct Input {

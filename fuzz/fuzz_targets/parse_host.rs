@@ -5,7 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vendo_isolation::{HostForm, HostPolicy};
+use vendo_isolation::HostPolicy;
+use vendo_isolation::hosts::HostForm;
 use vendo_isolation_fuzz::reference;
 
 fuzz_target!(|data: &[u8]| {

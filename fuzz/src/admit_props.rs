@@ -9,10 +9,11 @@ use std::sync::OnceLock;
 use http::header::HOST;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
-use vendo_isolation::{
-    ATTESTATION_HEADER, AttestationSecret, AttestationVerifier, Gate, HostPolicy, IDENTITY_HEADERS, RouteEntry,
-    SESSION_COOKIE_NAME, Timestamp, authority_of,
-};
+use vendo_isolation::attestation::AttestationVerifier;
+use vendo_isolation::headers::{ATTESTATION_HEADER, IDENTITY_HEADERS};
+use vendo_isolation::hosts::authority_of;
+use vendo_isolation::session::SESSION_COOKIE_NAME;
+use vendo_isolation::{AttestationSecret, Gate, HostPolicy, RouteEntry, Timestamp};
 
 use super::fixture::{Fixture, options};
 use super::reference::{self, Claims, Field, group};

@@ -3,7 +3,8 @@
 
 use std::sync::OnceLock;
 
-use vendo_isolation::{KeyRing, RouteEntry, SessionClaims, SessionKey, Timestamp, VerifyOptions, mint_session};
+use vendo_isolation::session::{SessionClaims, VerifyOptions, mint_session};
+use vendo_isolation::{KeyRing, RouteEntry, SessionKey, Timestamp};
 
 use super::reference::{self, Claims, MAX_SECS, ModelKey, ModelOptions};
 

@@ -508,7 +508,7 @@ impl SessionName {
     /// The name.
     pub fn as_str(&self) -> &str {
         match self {
-            Self::Default => vendo_isolation::SESSION_COOKIE_NAME,
+            Self::Default => vendo_isolation::session::SESSION_COOKIE_NAME,
             Self::Short => "sid",
             Self::Empty => "",
             Self::Raw(s) => s.as_str(),

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use http::HeaderName;
 use http::header::SET_COOKIE;
-use vendo_isolation::{
+use vendo_isolation::headers::{
     CookieRemoval, ResponseVerdict, SET_COOKIE2, filter_response, is_managed_name, response_header_verdict,
 };
 

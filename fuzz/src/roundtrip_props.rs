@@ -3,10 +3,10 @@
 //! behave as documented; the crate's validation of each raw field agrees
 //! with SPEC §1 and §4.
 
-use vendo_isolation::{
-    DeploymentId, Email, KeyRing, ReissueReason, SESSION_COOKIE_NAME, SessionClaims, SessionKey, TenantId, Timestamp,
-    UserId, VerifyOptions, mint_session, session_set_cookie, verify_session,
+use vendo_isolation::session::{
+    ReissueReason, SESSION_COOKIE_NAME, SessionClaims, VerifyOptions, mint_session, session_set_cookie, verify_session,
 };
+use vendo_isolation::{DeploymentId, Email, KeyRing, SessionKey, TenantId, Timestamp, UserId};
 
 use super::reference::{self, Claims, MAX_SECS};
 
@@ -142,7 +142,7 @@ pub fn check(case: &RoundtripCase) {
     assert_eq!(SessionClaims::from_identity(&s.identity(), ts(c.iat), ts(exp)).unwrap(), claims);
 
     // The window's edges and the lifetime cap.
-    let code = |r: Result<_, vendo_isolation::VerifyError>| r.err().map(|e| e.code());
+    let code = |r: Result<_, vendo_isolation::session::VerifyError>| r.err().map(|e| e.code());
     if exp + 60 <= MAX_SECS {
         assert_eq!(code(verify(&ring, exp + 60, &opts, &tenant)), Some("expired"));
     }

@@ -5,7 +5,7 @@
 
 use http::header::{CONNECTION, COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue};
-use vendo_isolation::{IDENTITY_HEADERS, Identity, StripReport, collision_key, is_managed_name, strip};
+use vendo_isolation::headers::{IDENTITY_HEADERS, Identity, StripReport, collision_key, is_managed_name, strip};
 
 use super::reference::{self, Field, Grouped, cookie_pairs, group};
 

@@ -2,7 +2,8 @@
 //! token (same first failure, same claims), and only a token the ring's
 //! keys minted ever verifies.
 
-use vendo_isolation::{ReissueReason, Timestamp, verify_session};
+use vendo_isolation::Timestamp;
+use vendo_isolation::session::{ReissueReason, verify_session};
 
 use super::fixture::{DEPLOYMENTS, Fixture, IAT, TENANTS, options, signing_key};
 use super::reference::{self, b64u_encode, sign_payload};

@@ -40,7 +40,7 @@ pub enum AttestationKeyError {
     OtherDeployment,
 }
 
-/// Most deployment keys one [`crate::AttestationVerifier`] holds, as for a
+/// Most deployment keys one [`crate::attestation::AttestationVerifier`] holds, as for a
 /// session [`crate::KeyRing`]: rotation needs two or three, and a bound
 /// keeps the per-request lookup short.
 pub const MAX_VERIFIER_KEYS: usize = 8;
@@ -73,7 +73,7 @@ pub(crate) const fn valid_kid(kid: &str) -> bool {
 /// let secret = AttestationSecret::new("k1", &[7; 32])?;
 /// assert_eq!(secret.kid(), "k1");
 /// assert!(AttestationSecret::new("k1", &[7; 31]).is_err());
-/// # Ok::<(), vendo_isolation::AttestationKeyError>(())
+/// # Ok::<(), vendo_isolation::attestation::AttestationKeyError>(())
 /// ```
 pub struct AttestationSecret {
     kid: String,
@@ -129,10 +129,11 @@ impl AttestationSecret {
 /// One deployment's attestation key, as the tool holds it.
 ///
 /// The tool is provisioned with its key id, its deployment id and these 32
-/// bytes; [`crate::AttestationVerifier`] checks requests with it.
+/// bytes; [`crate::attestation::AttestationVerifier`] checks requests with it.
 ///
 /// ```
-/// use vendo_isolation::{AttestationSecret, DeploymentKey};
+/// use vendo_isolation::AttestationSecret;
+/// use vendo_isolation::attestation::DeploymentKey;
 /// let platform = AttestationSecret::new("k1", &[7; 32])?;
 /// let provisioned = platform.deployment_key(&"d_1".parse()?);
 /// // What the tool reads from its configuration:

@@ -6,7 +6,7 @@
 //! `x-vendo-attestation`, an HMAC over the request and the four identity
 //! values under a key that only the proxy and that one deployment hold.
 //! Being in the namespace, an inbound `x-vendo-attestation` is always
-//! stripped ([`crate::strip`]); it cannot be smuggled through the proxy.
+//! stripped ([`crate::headers::strip`]); it cannot be smuggled through the proxy.
 //!
 #![doc = include_str!("format.md")]
 

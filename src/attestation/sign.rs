@@ -6,9 +6,9 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 use sha2::Sha256;
 
 use super::keys::{AttestationSecret, keyed_mac};
-use crate::authority::authority_of;
-use crate::identity::Identity;
-use crate::timestamp::Timestamp;
+use crate::headers::Identity;
+use crate::hosts::authority::authority_of;
+use crate::time::Timestamp;
 use crate::wire::{B64U, field, write_decimal};
 
 /// Domain-separation tag that starts every attestation message.
@@ -39,7 +39,7 @@ impl TargetError {
 /// The parts of a request an attestation covers.
 ///
 /// - `method`: as sent, case-sensitive (`GET`);
-/// - `authority`: the request's one authority ([`crate::authority_of`]):
+/// - `authority`: the request's one authority ([`crate::hosts::authority_of`]):
 ///   the URI's authority when it has one (absolute-form, HTTP/2
 ///   `:authority`), else the value of the one `Host` header, byte for byte;
 ///   a request with two `Host` headers, or whose `Host` disagrees with the
@@ -59,7 +59,7 @@ impl<'a> RequestTarget<'a> {
     /// Reads the covered parts from a request.
     ///
     /// ```
-    /// use vendo_isolation::RequestTarget;
+    /// use vendo_isolation::attestation::RequestTarget;
     /// let req = http::Request::post("/a?b=1").header("host", "acme-crm.vendo.run").body(())?;
     /// let t = RequestTarget::new(req.method(), req.uri(), req.headers())?;
     /// assert_eq!((t.method(), t.authority()), ("POST", "acme-crm.vendo.run"));
@@ -121,7 +121,7 @@ pub(crate) fn message_mac(
 /// Signs attestations with the platform secret at one instant.
 ///
 /// Built per request with [`AttestationSecret::signer`] and handed to
-/// [`crate::Stripped::inject`].
+/// [`crate::headers::Stripped::inject`].
 #[derive(Debug, Clone, Copy)]
 pub struct AttestationSigner<'a> {
     secret: &'a AttestationSecret,
@@ -140,7 +140,7 @@ impl AttestationSigner<'_> {
     /// sensitive, under the key of the identity's deployment. One
     /// allocation: the value's buffer.
     ///
-    /// [`crate::Stripped::inject`] calls this; call it directly only to
+    /// [`crate::headers::Stripped::inject`] calls this; call it directly only to
     /// test a verifier.
     pub fn sign(&self, target: &RequestTarget<'_>, identity: &Identity) -> HeaderValue {
         let values = [

@@ -10,7 +10,7 @@ use super::keys::{AttestationKeyError, DeploymentKey, MAX_VERIFIER_KEYS, valid_k
 use super::sign::{MAC_B64_LEN, RequestTarget, VERSION, message_mac};
 use crate::headers::{ATTESTATION_HEADER, IDENTITY_HEADERS, is_managed_name};
 use crate::ids::{DeploymentId, Email, TenantId, UserId};
-use crate::timestamp::Timestamp;
+use crate::time::Timestamp;
 use crate::wire::{B64U, connection_tokens, parse_canonical_secs};
 
 /// Why a request's attestation was refused.
@@ -128,6 +128,8 @@ impl<'r> AttestedIdentity<'r> {
 ///
 /// ```
 /// # use vendo_isolation::*;
+/// use vendo_isolation::attestation::{AttestationError, AttestationVerifier};
+/// use vendo_isolation::headers::{Identity, strip_request};
 /// # let platform = AttestationSecret::new("k1", &[7; 32])?;
 /// # let key = platform.deployment_key(&"d_1".parse()?);
 /// # let identity = Identity::for_tests("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?);
@@ -240,7 +242,8 @@ impl AttestationVerifier {
     /// [`MAX_VERIFIER_KEYS`] (`too_many_keys`).
     ///
     /// ```
-    /// use vendo_isolation::{AttestationSecret, AttestationVerifier};
+    /// use vendo_isolation::AttestationSecret;
+    /// use vendo_isolation::attestation::AttestationVerifier;
     /// let (old, new) = (AttestationSecret::new("a1", &[1; 32])?, AttestationSecret::new("a2", &[2; 32])?);
     /// let d = "d_1".parse()?;
     /// let verifier = AttestationVerifier::new(old.deployment_key(&d)).with_key(new.deployment_key(&d))?;

@@ -6,7 +6,7 @@
 //! 1. price the request's worst case with the global [`RateTable`]
 //!    (an unknown model fails closed);
 //! 2. reserve that amount against the resolved tenant's balance
-//!    ([`TenantBalance::reserve`], or [`Ledger::reserve`](crate::Ledger::reserve)
+//!    ([`TenantBalance::reserve`], or [`Ledger::reserve`](crate::model::Ledger::reserve)
 //!    with idempotency): the check and the hold are one step;
 //! 3. forward, then resolve the [`Reservation`] exactly once: post the
 //!    actual cost, void it, or let it expire. Resolving takes no tenant, so
@@ -14,6 +14,7 @@
 //!
 //! Money is [`MicroCredits`], an integer with checked arithmetic only.
 
+pub(crate) mod ledger;
 mod money;
 mod rates;
 mod reservation;

@@ -14,7 +14,7 @@ use crate::ids::{IdError, check_id};
 /// error the caller sees, never a wrap.
 ///
 /// ```
-/// use vendo_isolation::MicroCredits;
+/// use vendo_isolation::credits::MicroCredits;
 /// let a = MicroCredits::from_credits(2).unwrap();
 /// assert_eq!(a.micros(), 2_000_000);
 /// assert_eq!(a.to_string(), "2.000000");
@@ -136,7 +136,7 @@ crate::ids::string_newtype!(
     /// The idempotency key of a reservation, scoped to its tenant.
     ///
     /// SPEC §1 identifier syntax. The same id under two tenants names two
-    /// unrelated reservations (see [`Ledger`](crate::Ledger)).
+    /// unrelated reservations (see [`Ledger`](crate::model::Ledger)).
     ReservationId, "reservation id", check_id
 );
 crate::ids::string_newtype!(

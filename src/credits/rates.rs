@@ -165,7 +165,7 @@ impl ReserveRequest {
 /// The global table of model prices, immutable once built.
 ///
 /// ```
-/// use vendo_isolation::{MicroCredits, ModelPrice, QuoteError, RateTable, RateTableVersion, ReserveRequest};
+/// use vendo_isolation::credits::{MicroCredits, ModelPrice, QuoteError, RateTable, RateTableVersion, ReserveRequest};
 ///
 /// let mut b = RateTable::builder(RateTableVersion::new(7));
 /// // 0.15 credits per million input tokens, 0.60 per million output.

@@ -4,7 +4,7 @@
 use crate::credits::money::{MicroCredits, ReservationId};
 use crate::credits::rates::{QuoteError, RateTable, RateTableVersion, ReserveRequest};
 use crate::ids::TenantId;
-use crate::timestamp::Timestamp;
+use crate::time::Timestamp;
 
 /// Why a reservation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -27,7 +27,7 @@ pub enum ReserveError {
     #[error("time to live is zero or out of range")]
     BadTtl,
     /// The tenant already used this id for a different request. Only the
-    /// [`Ledger`](crate::Ledger) returns this.
+    /// [`Ledger`](crate::model::Ledger) returns this.
     #[error("reservation id was used for a different request")]
     IdReused,
 }
@@ -110,6 +110,7 @@ impl ApplySettlementError {
 ///
 /// ```
 /// use vendo_isolation::*;
+/// use vendo_isolation::credits::{MicroCredits, ModelPrice, RateTable, RateTableVersion, ReserveRequest, TenantBalance};
 /// let table = RateTable::from_rows(RateTableVersion::new(1), [(
 ///     "openai".parse()?, "gpt-4o".parse()?,
 ///     ModelPrice::per_million_tokens(MicroCredits::from_micros(2_500_000), MicroCredits::from_micros(10_000_000)),
@@ -185,7 +186,7 @@ impl TenantBalance {
     }
 
     /// Credits `amount` to `available`. Idempotency of top-ups is the
-    /// store's (see [`Ledger::top_up`](crate::Ledger::top_up)).
+    /// store's (see [`Ledger::top_up`](crate::model::Ledger::top_up)).
     pub fn top_up(&mut self, amount: MicroCredits) -> Result<(), BalanceError> {
         self.credited().checked_add(amount).ok_or(BalanceError::Overflow)?;
         self.available = self.available.checked_add(amount).ok_or(BalanceError::Overflow)?;
@@ -232,7 +233,7 @@ impl TenantBalance {
     /// This value has no memory of ids: applying one settlement twice is
     /// the store's to prevent (the reservation row keyed on
     /// `(tenant_id, reservation_id)` is resolved in the same transaction),
-    /// as [`Ledger`](crate::Ledger) does.
+    /// as [`Ledger`](crate::model::Ledger) does.
     pub fn apply(&mut self, settlement: &Settlement) -> Result<(), ApplySettlementError> {
         if settlement.tenant != self.tenant {
             return Err(ApplySettlementError::WrongTenant);
@@ -251,7 +252,7 @@ impl TenantBalance {
 
 /// A hold on one tenant's credit, resolved exactly once.
 ///
-/// Only [`TenantBalance::reserve`] (and [`Ledger::reserve`](crate::Ledger::reserve))
+/// Only [`TenantBalance::reserve`] (and [`Ledger::reserve`](crate::model::Ledger::reserve))
 /// make one. It is not `Clone`, and [`post`](Self::post),
 /// [`void`](Self::void) and [`expire`](Self::expire) take it by value, so
 /// the compiler refuses a second resolution. None of them takes a tenant:

@@ -6,7 +6,7 @@ use http::HeaderValue;
 use super::strip::{StripReport, Stripped};
 use super::{ATTESTATION_HEADER, IDENTITY_HEADERS};
 use crate::attestation::{AttestationSigner, MAX_ATTESTATION_LEN, RequestTarget};
-use crate::identity::Identity;
+use crate::headers::Identity;
 use crate::session::VerifiedSession;
 
 /// Longest value written into an identity header, in bytes. Identifiers
@@ -26,7 +26,7 @@ pub enum InjectError {
     #[error("identity value is not short visible ascii")]
     InvalidValue,
     /// An attestation was asked for, but the map was stripped without the
-    /// request's method and URI ([`strip_request`](crate::strip_request)
+    /// request's method and URI ([`strip_request`](crate::headers::strip_request)
     /// or [`Stripped::with_target`] record them).
     #[error("attestation needs the request method and uri")]
     NoTarget,
@@ -108,10 +108,11 @@ impl Stripped<'_> {
     ///
     /// All values are built before the first insert, so on error the map
     /// is left stripped and carries no identity. Returns what
-    /// [`crate::strip`] removed.
+    /// [`crate::headers::strip`] removed.
     ///
     /// ```
-    /// use vendo_isolation::{AttestationSecret, Identity, Timestamp, strip_request};
+    /// use vendo_isolation::{AttestationSecret, Timestamp};
+    /// use vendo_isolation::headers::{Identity, strip_request};
     /// # let identity = Identity::for_tests("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?);
     /// let secret = AttestationSecret::new("k1", &[7; 32])?;
     /// let now = Timestamp::from_unix_seconds(1_700_000_000)?;

@@ -29,7 +29,7 @@
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue};
-//! use vendo_isolation::{Identity, strip};
+//! use vendo_isolation::headers::{Identity, strip};
 //! # let identity = Identity::for_tests("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?);
 //! let mut headers = HeaderMap::new();
 //! headers.append("x_vendo_user_id", HeaderValue::from_static("victim"));
@@ -54,8 +54,10 @@
 //! verified session, once each, and no other `x-vendo-*` header exists
 //! except `x-vendo-attestation`. A request that did not come through the
 //! proxy can carry anything; a tool proves the origin with
-//! [`crate::AttestationVerifier`].
+//! [`crate::attestation::AttestationVerifier`].
 
+pub(crate) mod cookies;
+mod identity;
 mod inject;
 mod response;
 mod site;
@@ -63,6 +65,8 @@ mod strip;
 
 use http::HeaderName;
 
+pub use cookies::{CookiePair, cookie_pairs};
+pub use identity::Identity;
 pub use inject::*;
 pub use response::*;
 pub use site::*;
@@ -80,7 +84,7 @@ pub const USER_ID_HEADER: HeaderName = HeaderName::from_static("x-vendo-user-id"
 /// The verified session's email (SPEC §3 step 4).
 pub const USER_EMAIL_HEADER: HeaderName = HeaderName::from_static("x-vendo-user-email");
 /// The proxy's signature over the request and the identity headers; see
-/// [`crate::AttestationVerifier`] for the format.
+/// [`crate::attestation::AttestationVerifier`] for the format.
 pub const ATTESTATION_HEADER: HeaderName = HeaderName::from_static("x-vendo-attestation");
 
 /// The identity headers in the order the attestation covers them.
@@ -99,7 +103,7 @@ const fn key_byte(b: u8) -> u8 {
 /// by byte, without allocating.
 ///
 /// ```
-/// use vendo_isolation::collision_key;
+/// use vendo_isolation::headers::collision_key;
 /// let key: Vec<u8> = collision_key(b"X_Vendo.User-ID").collect();
 /// assert_eq!(key, b"x-vendo-user-id");
 /// ```
@@ -111,7 +115,7 @@ pub fn collision_key(name: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// namespace: its collision key starts with `x-vendo-`.
 ///
 /// ```
-/// use vendo_isolation::is_managed_name;
+/// use vendo_isolation::headers::is_managed_name;
 /// assert!(is_managed_name(b"X_VENDO_USER_ID"));
 /// assert!(is_managed_name(b"x.vendo.anything"));
 /// assert!(!is_managed_name(b"x-vendor-id"));

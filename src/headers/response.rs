@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderName};
 
 use super::is_managed_name;
 use super::strip::{Rewrite, remove_managed, rewrite_values};
-use crate::cookies::{contains_ignore_ascii_case, trim_ows};
+use crate::headers::cookies::{contains_ignore_ascii_case, trim_ows};
 
 /// `Set-Cookie2` (RFC 2965, obsolete): no browser should act on it, and
 /// none of the rules for `Set-Cookie` was written for its syntax.
@@ -102,7 +102,7 @@ impl ResponseReport {
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue};
-/// use vendo_isolation::{CookieRemoval, filter_response};
+/// use vendo_isolation::headers::{CookieRemoval, filter_response};
 /// let mut h = HeaderMap::new();
 /// h.append("set-cookie", HeaderValue::from_static("planted=1; Domain=vendo.run"));
 /// h.append("set-cookie", HeaderValue::from_static("__HOST-Vendo_Session=x; Path=/; Secure"));
@@ -152,7 +152,7 @@ pub fn filter_response(headers: &mut HeaderMap, session_cookie: &str) -> Respons
 /// hold a header list rather than a map (a Worker's `Headers`).
 ///
 /// ```
-/// use vendo_isolation::{CookieRemoval, ResponseVerdict, response_header_verdict};
+/// use vendo_isolation::headers::{CookieRemoval, ResponseVerdict, response_header_verdict};
 /// let session = "__Host-vendo_session";
 /// assert_eq!(response_header_verdict(b"Content-Type", b"text/html", session), ResponseVerdict::Keep);
 /// assert_eq!(

@@ -10,7 +10,7 @@
 use http::header::ORIGIN;
 use http::{HeaderMap, HeaderName, Method};
 
-use crate::cookies::trim_ows;
+use crate::headers::cookies::trim_ows;
 
 /// `Sec-Fetch-Site` (Fetch Metadata): who started the request.
 pub const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
@@ -59,7 +59,7 @@ impl CrossSiteRequest {
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue, Method};
-/// use vendo_isolation::{CrossSiteRequest, check_request_site};
+/// use vendo_isolation::headers::{CrossSiteRequest, check_request_site};
 /// let mut h = HeaderMap::new();
 /// h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
 /// h.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));

@@ -9,7 +9,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use super::is_managed_name;
-use crate::cookies::cookie_pairs;
+use crate::headers::cookies::cookie_pairs;
 use crate::wire::connection_tokens;
 
 /// What [`strip`] removed, so an operator can alert on spoofing.
@@ -118,7 +118,7 @@ impl<'a> Stripped<'a> {
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue};
-/// use vendo_isolation::strip;
+/// use vendo_isolation::headers::strip;
 /// let mut h = HeaderMap::new();
 /// h.append("connection", HeaderValue::from_static("keep-alive, X-Vendo-User-Id"));
 /// h.append("x.vendo.tenant.id", HeaderValue::from_static("t_victim"));
@@ -141,7 +141,7 @@ pub fn strip<'a>(headers: &'a mut HeaderMap, session_cookie: &str) -> Stripped<'
 /// attestation.
 ///
 /// ```
-/// use vendo_isolation::strip_request;
+/// use vendo_isolation::headers::strip_request;
 /// let (mut parts, ()) = http::Request::get("/a?b").header("X-Vendo-User-Id", "evil").body(()).unwrap().into_parts();
 /// let stripped = strip_request(&mut parts, "__Host-vendo_session");
 /// assert!(stripped.headers().is_empty());

@@ -1,10 +1,67 @@
 //! The session cookie: read from a request and verified, or written in a
 //! `Set-Cookie` response header.
 
+use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 
 use super::{KeyRing, MAX_TOKEN_LEN, VerifiedSession, VerifyError, VerifyOptions, verify_session};
-use crate::{DeploymentId, SessionCookieError, TenantId, Timestamp, find_session_cookie};
+use crate::headers::cookie_pairs;
+use crate::ids::{DeploymentId, TenantId};
+use crate::time::Timestamp;
+
+/// Why no single session cookie was found (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionCookieError {
+    /// No cookie with the session cookie's name.
+    #[error("no session cookie")]
+    NoSession,
+    /// More than one cookie with the session cookie's name, in one or
+    /// several `Cookie` headers. Which one a server would pick is
+    /// ambiguous, so none is used (cookie tossing).
+    #[error("more than one session cookie")]
+    DuplicateSession,
+}
+
+impl SessionCookieError {
+    /// Stable machine-readable code (SPEC §4, §5).
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::NoSession => "no_session",
+            Self::DuplicateSession => "duplicate_session",
+        }
+    }
+}
+
+/// Finds the one session cookie's value across every `Cookie` header.
+///
+/// The name is compared exactly, case-sensitive. A pair with the name but
+/// no `=` counts as a session cookie with an empty value, so it can neither
+/// hide nor duplicate-mask a real one.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, header::COOKIE};
+/// use vendo_isolation::session::{find_session_cookie, SessionCookieError};
+/// let mut h = HeaderMap::new();
+/// h.append(COOKIE, HeaderValue::from_static("theme=dark; sid=abc"));
+/// assert_eq!(find_session_cookie(&h, "sid"), Ok(&b"abc"[..]));
+/// h.append(COOKIE, HeaderValue::from_static("sid=evil"));
+/// assert_eq!(find_session_cookie(&h, "sid"), Err(SessionCookieError::DuplicateSession));
+/// ```
+pub fn find_session_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h [u8], SessionCookieError> {
+    let mut found = None;
+    for value in headers.get_all(COOKIE) {
+        for pair in cookie_pairs(value.as_bytes()) {
+            if pair.name == name.as_bytes() {
+                if found.is_some() {
+                    return Err(SessionCookieError::DuplicateSession);
+                }
+                found = Some(pair.value.unwrap_or_default());
+            }
+        }
+    }
+    found.ok_or(SessionCookieError::NoSession)
+}
 
 /// Why a request carries no valid session: no single session cookie
 /// (SPEC §4 `no_session`, `duplicate_session`), or its token failed
@@ -41,6 +98,7 @@ impl SessionRequestError {
 /// ```
 /// use http::{HeaderMap, HeaderValue, header::COOKIE};
 /// use vendo_isolation::*;
+/// use vendo_isolation::session::{SESSION_COOKIE_NAME, VerifyOptions, verify_session_cookie};
 /// let ring = KeyRing::new(SessionKey::new("k1", &[9u8; 32])?);
 /// let (tenant, deployment): (TenantId, DeploymentId) = ("t_1".parse()?, "d_1".parse()?);
 /// let now = Timestamp::from_unix_seconds(1_700_000_000)?;
@@ -117,7 +175,7 @@ const fn is_token(name: &[u8]) -> bool {
 /// then plant one.
 ///
 /// ```
-/// use vendo_isolation::SessionCookieName;
+/// use vendo_isolation::session::SessionCookieName;
 /// assert_eq!(SessionCookieName::default().as_str(), "__Host-vendo_session");
 /// assert!("__Host-staging_session".parse::<SessionCookieName>().is_ok());
 /// assert_eq!("a=b".parse::<SessionCookieName>().unwrap_err().code(), "invalid_cookie_name");
@@ -128,7 +186,7 @@ pub struct SessionCookieName(std::borrow::Cow<'static, str>);
 
 impl SessionCookieName {
     /// `__Host-vendo_session`, SPEC §4's default.
-    pub const DEFAULT: Self = Self(std::borrow::Cow::Borrowed(crate::SESSION_COOKIE_NAME));
+    pub const DEFAULT: Self = Self(std::borrow::Cow::Borrowed(crate::session::SESSION_COOKIE_NAME));
 
     /// Validates `name` as a cookie-name token.
     pub fn new(name: &str) -> Result<Self, SetCookieError> {
@@ -194,7 +252,8 @@ fn header(name: &str, value: &str, max_age: u64) -> Result<HeaderValue, SetCooki
 /// already expired session. The value is marked sensitive.
 ///
 /// ```
-/// use vendo_isolation::{SESSION_COOKIE_NAME, Timestamp, session_set_cookie};
+/// use vendo_isolation::Timestamp;
+/// use vendo_isolation::session::{SESSION_COOKIE_NAME, session_set_cookie};
 /// let now = Timestamp::from_unix_seconds(1_000)?;
 /// let exp = Timestamp::from_unix_seconds(4_600)?;
 /// let v = session_set_cookie(SESSION_COOKIE_NAME, "v1.k1.YQ.x", exp, now)?;
@@ -222,7 +281,7 @@ pub fn session_set_cookie(
 /// [`session_set_cookie`] so the browser matches it.
 ///
 /// ```
-/// use vendo_isolation::{SESSION_COOKIE_NAME, session_clear_cookie};
+/// use vendo_isolation::session::{SESSION_COOKIE_NAME, session_clear_cookie};
 /// let v = session_clear_cookie(SESSION_COOKIE_NAME)?;
 /// assert_eq!(v.to_str()?, "__Host-vendo_session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -236,6 +295,20 @@ pub fn session_clear_cookie(name: &str) -> Result<HeaderValue, SetCookieError> {
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
+
+    #[test]
+    fn session_cookie_lookup() {
+        let mut h = HeaderMap::new();
+        assert_eq!(find_session_cookie(&h, "s"), Err(SessionCookieError::NoSession));
+        h.append(COOKIE, HeaderValue::from_static("S=upper; s2=x"));
+        assert_eq!(find_session_cookie(&h, "s"), Err(SessionCookieError::NoSession));
+        h.append(COOKIE, HeaderValue::from_static("\ts\t=\tv\t"));
+        assert_eq!(find_session_cookie(&h, "s"), Ok(&b"v"[..]));
+        h.append(COOKIE, HeaderValue::from_static("s"));
+        assert_eq!(find_session_cookie(&h, "s"), Err(SessionCookieError::DuplicateSession));
+    }
+
     use super::*;
 
     fn ts(s: u64) -> Timestamp {
@@ -244,11 +317,12 @@ mod tests {
 
     #[test]
     fn max_age_uses_checked_arithmetic() {
-        let v = |exp, now| session_set_cookie(crate::SESSION_COOKIE_NAME, "v1.k.a.b", ts(exp), ts(now)).unwrap();
+        let v =
+            |exp, now| session_set_cookie(crate::session::SESSION_COOKIE_NAME, "v1.k.a.b", ts(exp), ts(now)).unwrap();
         assert!(v(10, 10).to_str().unwrap().contains("Max-Age=0;"));
         assert!(v(10, 11).to_str().unwrap().contains("Max-Age=0;"));
-        assert!(v(0, crate::MAX_UNIX_SECONDS).to_str().unwrap().contains("Max-Age=0;"));
-        assert!(v(crate::MAX_UNIX_SECONDS, 0).to_str().unwrap().contains("Max-Age=253402300799;"));
+        assert!(v(0, crate::time::MAX_UNIX_SECONDS).to_str().unwrap().contains("Max-Age=0;"));
+        assert!(v(crate::time::MAX_UNIX_SECONDS, 0).to_str().unwrap().contains("Max-Age=253402300799;"));
     }
 
     #[test]

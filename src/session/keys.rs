@@ -42,7 +42,8 @@ impl KeyError {
 /// neither `Clone` nor printed by `Debug`.
 ///
 /// ```
-/// use vendo_isolation::{KeyError, SessionKey};
+/// use vendo_isolation::SessionKey;
+/// use vendo_isolation::session::KeyError;
 /// let key = SessionKey::new("2024-06", &[7u8; 32])?;
 /// assert_eq!(key.kid(), "2024-06");
 /// assert_eq!(format!("{key:?}"), r#"SessionKey { kid: "2024-06", .. }"#);
@@ -146,11 +147,11 @@ struct Entry {
 
 /// The keys a service signs and verifies sessions with.
 ///
-/// Exactly one key is primary: [`mint_session`](crate::mint_session) signs
+/// Exactly one key is primary: [`mint_session`](crate::session::mint_session) signs
 /// with it and with nothing else, whatever order keys were added in
 /// (CVE-2025-47278). The other keys only verify, each until the
 /// retirement time the caller sets. A session verified with a non-primary
-/// key reports [`ReissueReason::NonPrimaryKey`](crate::ReissueReason).
+/// key reports [`ReissueReason::NonPrimaryKey`](crate::session::ReissueReason).
 ///
 /// Lookup is a linear scan over at most [`MAX_RING_KEYS`] entries: it
 /// compares at most eight ids of at most 32 bytes, touches one cache line

@@ -4,7 +4,8 @@ use base64::Engine;
 use hmac::Mac;
 
 use super::{B64U, KeyRing, VERSION_PREFIX};
-use crate::{DeploymentId, Email, Identity, TenantId, Timestamp, UserId};
+use crate::headers::Identity;
+use crate::{DeploymentId, Email, TenantId, Timestamp, UserId};
 
 /// Why claims cannot be minted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +32,8 @@ impl ClaimsError {
 /// verifier's policy, not checked here.
 ///
 /// ```
-/// use vendo_isolation::{SessionClaims, Timestamp};
+/// use vendo_isolation::Timestamp;
+/// use vendo_isolation::session::SessionClaims;
 /// let iat = Timestamp::from_unix_seconds(100)?;
 /// let claims = SessionClaims::new("t".parse()?, "d".parse()?, "u".parse()?, "a@b".parse()?, iat, iat);
 /// assert_eq!(claims.unwrap_err().code(), "bad_claims");
@@ -64,7 +66,7 @@ impl SessionClaims {
     }
 
     /// Claims re-issuing a verified identity with new times, for example
-    /// after [`VerifiedSession::reissue`](crate::VerifiedSession::reissue)
+    /// after [`VerifiedSession::reissue`](crate::session::VerifiedSession::reissue)
     /// asked for it.
     pub fn from_identity(
         identity: &Identity,
@@ -134,6 +136,7 @@ impl SessionClaims {
 ///
 /// ```
 /// use vendo_isolation::*;
+/// use vendo_isolation::session::{SessionClaims, mint_session};
 /// let mut ring = KeyRing::new(SessionKey::new("new", &[2u8; 32])?);
 /// ring.add_verify_only(SessionKey::new("old", &[1u8; 32])?, None)?;
 /// let iat = Timestamp::from_unix_seconds(1_700_000_000)?;

@@ -24,8 +24,8 @@ mod token;
 mod verify;
 
 pub use cookie::{
-    SessionCookieName, SessionRequestError, SetCookieError, session_clear_cookie, session_set_cookie,
-    verify_session_cookie,
+    SessionCookieError, SessionCookieName, SessionRequestError, SetCookieError, find_session_cookie,
+    session_clear_cookie, session_set_cookie, verify_session_cookie,
 };
 pub use keys::{KeyError, KeyRing, KeyRingError, SessionKey};
 pub use mint::{ClaimsError, SessionClaims, mint_session};
@@ -52,7 +52,7 @@ pub const MAX_RING_KEYS: usize = 8;
 
 /// Longest claims a valid token can carry, in bytes: three ids of 64, an
 /// email of 254, two 12-digit integers and five `LF` (SPEC §1, §4).
-pub const MAX_CLAIMS_LEN: usize = 3 * crate::MAX_ID_LEN + crate::MAX_EMAIL_LEN + 2 * MAX_INT_DIGITS + 5;
+pub const MAX_CLAIMS_LEN: usize = 3 * crate::ids::MAX_ID_LEN + crate::ids::MAX_EMAIL_LEN + 2 * MAX_INT_DIGITS + 5;
 
 /// Default leeway for clock skew, in seconds (SPEC §5).
 pub const DEFAULT_LEEWAY_SECS: u64 = 60;
@@ -82,6 +82,6 @@ mod tests {
     #[test]
     fn claims_bound_matches_spec_arithmetic() {
         assert_eq!(MAX_CLAIMS_LEN, 64 * 3 + 254 + 2 * 12 + 5);
-        assert_eq!(crate::MAX_UNIX_SECONDS.to_string().len(), MAX_INT_DIGITS);
+        assert_eq!(crate::time::MAX_UNIX_SECONDS.to_string().len(), MAX_INT_DIGITS);
     }
 }

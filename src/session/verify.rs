@@ -7,7 +7,8 @@ use hmac::Mac;
 use super::claims::{self, Parsed};
 use super::token;
 use super::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_LIFETIME_SECS, KeyRing, MAX_CLAIMS_LEN, MAX_KID_LEN};
-use crate::{DeploymentId, Email, Identity, TenantId, Timestamp, UserId};
+use crate::headers::Identity;
+use crate::{DeploymentId, Email, TenantId, Timestamp, UserId};
 
 /// Why a session token was refused, in SPEC §4 check order.
 ///
@@ -73,7 +74,8 @@ impl VerifyError {
 /// Policy for [`verify_session`]; `VerifyOptions::default()` is SPEC §5's.
 ///
 /// ```
-/// use vendo_isolation::{Timestamp, VerifyOptions};
+/// use vendo_isolation::Timestamp;
+/// use vendo_isolation::session::VerifyOptions;
 /// let opts = VerifyOptions::new()
 ///     .with_leeway_secs(30)
 ///     .with_max_lifetime_secs(86_400)
@@ -81,7 +83,7 @@ impl VerifyError {
 ///     .with_reissue_within_secs(3_600);
 /// assert_eq!(opts.leeway_secs(), 30);
 /// assert_eq!(VerifyOptions::default().max_lifetime_secs(), 604_800);
-/// # Ok::<(), vendo_isolation::TimestampError>(())
+/// # Ok::<(), vendo_isolation::time::TimestampError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VerifyOptions {
@@ -281,6 +283,7 @@ impl fmt::Debug for VerifiedSession {
 ///
 /// ```
 /// use vendo_isolation::*;
+/// use vendo_isolation::session::{SessionClaims, VerifyOptions, mint_session, verify_session};
 /// let ring = KeyRing::new(SessionKey::new("k1", &[42u8; 32])?);
 /// let tenant: TenantId = "t_1".parse()?;
 /// let deployment: DeploymentId = "d_1".parse()?;

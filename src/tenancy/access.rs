@@ -113,7 +113,7 @@ impl<'a> GrantedConnection<'a> {
 /// is the adapter's.
 ///
 /// ```
-/// use vendo_isolation::{check_connection_use, Binding, Connection, ConnectionDenied, Deployment, KeyScope};
+/// use vendo_isolation::tenancy::{check_connection_use, Binding, Connection, ConnectionDenied, Deployment, KeyScope};
 /// let acme: vendo_isolation::TenantId = "t_acme".parse()?;
 /// let crm = Deployment::new("d_crm".parse()?, acme.clone());
 /// let conn = Connection::new("c_1".parse()?, acme.clone(), "openai".parse()?);
@@ -125,7 +125,7 @@ impl<'a> GrantedConnection<'a> {
 ///
 /// let denied = check_connection_use(&key, &binding, &conn, &"notion".parse()?);
 /// assert_eq!(denied, Err(ConnectionDenied::Provider));
-/// # Ok::<(), vendo_isolation::IdError>(())
+/// # Ok::<(), vendo_isolation::ids::IdError>(())
 /// ```
 pub fn check_connection_use<'a>(
     key: &KeyScope,

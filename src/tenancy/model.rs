@@ -1,4 +1,4 @@
-//! An in-memory model of the four tables of [`crate::POSTGRES_SCHEMA`],
+//! An in-memory model of the four tables of [`crate::tenancy::POSTGRES_SCHEMA`],
 //! refusing exactly the writes PostgreSQL refuses, with the same codes.
 //!
 //! It is the reference the PostgreSQL differential test (`tests/postgres.rs`)
@@ -47,7 +47,7 @@ pub enum WriteRefused {
 
 impl WriteRefused {
     /// Stable machine-readable code, the same one
-    /// [`crate::postgres_refusal_code`] gives for PostgreSQL's error.
+    /// [`crate::tenancy::postgres_refusal_code`] gives for PostgreSQL's error.
     pub const fn code(&self) -> &'static str {
         match self {
             Self::DuplicateId => "duplicate_id",
@@ -67,7 +67,8 @@ impl WriteRefused {
 /// tenant ([`TenancyModel::check_invariants`]).
 ///
 /// ```
-/// use vendo_isolation::{Connection, Deployment, TenancyModel};
+/// use vendo_isolation::model::TenancyModel;
+/// use vendo_isolation::tenancy::{Connection, Deployment};
 /// let mut db = TenancyModel::new();
 /// db.insert_tenant("t_a".parse()?).unwrap();
 /// db.insert_tenant("t_b".parse()?).unwrap();
@@ -75,7 +76,7 @@ impl WriteRefused {
 /// db.insert_connection(Connection::new("c_1".parse()?, "t_b".parse()?, "openai".parse()?)).unwrap();
 /// let err = db.insert_binding("b_1".parse()?, &"d_1".parse()?, &"c_1".parse()?).unwrap_err();
 /// assert_eq!(err.code(), "cross_tenant_binding");
-/// # Ok::<(), vendo_isolation::IdError>(())
+/// # Ok::<(), vendo_isolation::ids::IdError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenancyModel {

@@ -40,11 +40,11 @@ crate::ids::string_newtype!(
     /// matched, so the provider check cannot be bypassed by case.
     ///
     /// ```
-    /// use vendo_isolation::Provider;
+    /// use vendo_isolation::tenancy::Provider;
     /// let p: Provider = "openai".parse()?;
     /// assert_eq!(p, "openai");
     /// assert!("OpenAI".parse::<Provider>().is_err());
-    /// # Ok::<(), vendo_isolation::IdError>(())
+    /// # Ok::<(), vendo_isolation::ids::IdError>(())
     /// ```
     Provider, "provider", check_provider
 );
@@ -136,7 +136,7 @@ impl CrossTenantBinding {
 /// one tenant both share.
 ///
 /// ```
-/// use vendo_isolation::{Binding, Connection, Deployment};
+/// use vendo_isolation::tenancy::{Binding, Connection, Deployment};
 /// let acme = "t_acme".parse()?;
 /// let crm = Deployment::new("d_crm".parse()?, acme);
 /// let openai = Connection::new("c_openai".parse()?, "t_acme".parse()?, "openai".parse()?);
@@ -146,7 +146,7 @@ impl CrossTenantBinding {
 /// let other = Connection::new("c_x".parse()?, "t_evil".parse()?, "openai".parse()?);
 /// let err = Binding::new("b_2".parse()?, &crm, &other).unwrap_err();
 /// assert_eq!(err.code(), "cross_tenant_binding");
-/// # Ok::<(), vendo_isolation::IdError>(())
+/// # Ok::<(), vendo_isolation::ids::IdError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Binding {
@@ -176,13 +176,13 @@ impl Binding {
     }
 
     /// Rebuilds a binding from an `app_connection_bindings` row read back
-    /// from a database running [`crate::POSTGRES_SCHEMA`], whose trigger
+    /// from a database running [`crate::tenancy::POSTGRES_SCHEMA`], whose trigger
     /// filled `tenant_id` and whose composite foreign keys tie it to both
     /// the deployment's and the connection's tenant.
     ///
     /// The value still holds one tenant, but nothing here checked that the
     /// deployment and connection belong to it: that is why the proxy never
-    /// trusts a binding alone and [`crate::check_connection_use`] re-checks
+    /// trusts a binding alone and [`crate::tenancy::check_connection_use`] re-checks
     /// it against the connection it names.
     pub const fn from_stored(
         id: BindingId,

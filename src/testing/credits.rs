@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 
+use crate::credits::{MicroCredits, ModelName, ModelPrice, RateTable, RateTableVersion, ReservationId, TopUpId};
 use crate::testing::id_string;
-use crate::{MicroCredits, ModelName, ModelPrice, RateTable, RateTableVersion, ReservationId, TopUpId};
 
 /// Any amount up to `max` micro-credits.
 pub fn micro_credits(max: u64) -> impl Strategy<Value = MicroCredits> {

@@ -5,11 +5,10 @@ use http::header::{ACCEPT, ACCEPT_LANGUAGE, COOKIE, HOST, USER_AGENT};
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Uri};
 
-use crate::{
-    AttestationSecret, AttestationVerifier, DeploymentKey, Gate, KeyRing, MIN_ATTESTATION_SECRET_LEN, MIN_KEY_LEN,
-    RouteEntry, SEC_FETCH_DEST, SEC_FETCH_MODE, SEC_FETCH_SITE, SESSION_COOKIE_NAME, SessionClaims, SessionKey,
-    Timestamp, mint_session,
-};
+use crate::attestation::{AttestationVerifier, DeploymentKey, MIN_ATTESTATION_SECRET_LEN};
+use crate::headers::{SEC_FETCH_DEST, SEC_FETCH_MODE, SEC_FETCH_SITE};
+use crate::session::{MIN_KEY_LEN, SESSION_COOKIE_NAME, SessionClaims, mint_session};
+use crate::{AttestationSecret, Gate, KeyRing, RouteEntry, SessionKey, Timestamp};
 
 /// Key id of the fixture's session key.
 pub const TEST_SESSION_KID: &str = "test-session";

@@ -4,7 +4,7 @@ use http::header::{CONNECTION, COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 
-use crate::SESSION_COOKIE_NAME;
+use crate::session::SESSION_COOKIE_NAME;
 
 /// The parts of the namespace's own names, spelled with `-` between words.
 const MANAGED_SUFFIXES: &[&str] = &["tenant-id", "deployment-id", "user-id", "user-email", "attestation", "role", ""];
@@ -29,7 +29,7 @@ const NEAR_MISSES: &[&str] =
 ///   `x-vendor-id` and `x-vendo`) and, sometimes, a `Cookie` header
 ///   carrying a forged session cookie beside another cookie.
 ///
-/// After [`crate::strip`] nothing whose collision key starts with
+/// After [`crate::headers::strip`] nothing whose collision key starts with
 /// `x-vendo-` may remain, by name or by `Connection` token, while the
 /// ordinary headers stay.
 pub fn hostile_header_map() -> impl Strategy<Value = HeaderMap> {

@@ -4,7 +4,8 @@
 use proptest::prelude::*;
 
 use super::{deployment_id, deployment_slug, slug_string, tenant_id, tenant_slug};
-use crate::{DEFAULT_APEX, DEFAULT_RESERVED, HostPolicy, MAX_LABEL_LEN, MAX_NAME_LEN, RouteEntry};
+use crate::hosts::{DEFAULT_APEX, DEFAULT_RESERVED, MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::{HostPolicy, RouteEntry};
 
 /// Any valid [`RouteEntry`] whose slugs build a hostname under
 /// [`HostPolicy::default`]: always a legacy one

@@ -15,7 +15,7 @@ pub fn slug_string(max_len: usize) -> impl Strategy<Value = String> {
         "slug too long",
         move |s| {
             let mut s = s;
-            s.truncate(max_len.min(crate::MAX_SLUG_LEN));
+            s.truncate(max_len.min(crate::ids::MAX_SLUG_LEN));
             while s.ends_with('-') {
                 s.pop();
             }

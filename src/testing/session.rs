@@ -3,10 +3,10 @@
 use proptest::prelude::*;
 
 use super::{deployment_id, email, tenant_id, user_id};
-use crate::{
-    DEFAULT_MAX_LIFETIME_SECS, Identity, KeyRing, MAX_KID_LEN, MAX_RING_KEYS, MAX_UNIX_SECONDS, MIN_KEY_LEN,
-    SessionClaims, SessionKey, Timestamp, mint_session,
-};
+use crate::headers::Identity;
+use crate::session::{DEFAULT_MAX_LIFETIME_SECS, MAX_KID_LEN, MAX_RING_KEYS, MIN_KEY_LEN, SessionClaims, mint_session};
+use crate::time::MAX_UNIX_SECONDS;
+use crate::{KeyRing, SessionKey, Timestamp};
 
 /// Any valid key id (SPEC §4): 1–32 bytes of `[A-Za-z0-9_-]`.
 pub fn kid_string() -> impl Strategy<Value = String> {

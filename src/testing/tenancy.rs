@@ -3,8 +3,9 @@
 
 use proptest::prelude::*;
 
+use crate::tenancy::{ComputeProvider, Connection, Deployment, Manifest, Provider, ResourceKind};
 use crate::testing::{connection_id, deployment_id, tenant_id};
-use crate::{ComputeProvider, Connection, Deployment, DeploymentId, Manifest, Provider, ResourceKind, TenantId};
+use crate::{DeploymentId, TenantId};
 
 /// Any valid [`Provider`].
 pub fn provider() -> impl Strategy<Value = Provider> {
@@ -66,7 +67,7 @@ pub fn plannable_manifest() -> impl Strategy<Value = Manifest> {
 }
 
 /// A deployment whose id is short enough to plan
-/// ([`crate::MAX_PLANNABLE_DEPLOYMENT_ID_LEN`]).
+/// ([`crate::tenancy::MAX_PLANNABLE_DEPLOYMENT_ID_LEN`]).
 pub fn plannable_deployment() -> impl Strategy<Value = Deployment> {
     ("[A-Za-z0-9_-]{1,45}", common_tenant())
         .prop_filter_map("invalid id", |(id, t)| Some(Deployment::new(DeploymentId::try_from(id).ok()?, t)))

@@ -31,10 +31,8 @@ use std::cell::RefCell;
 
 use http::header::HOST;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use vendo_isolation::{
-    AttestationSecret, Gate, HostPolicy, KeyRing, ResponseVerdict, RouteEntry, SessionKey, Timestamp,
-    response_header_verdict,
-};
+use vendo_isolation::headers::{ResponseVerdict, response_header_verdict};
+use vendo_isolation::{AttestationSecret, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, Timestamp};
 
 #[derive(Default)]
 struct State {

@@ -54,7 +54,7 @@ impl AuthorityError {
 /// `Host` is refused.
 ///
 /// ```
-/// use vendo_isolation::{request_authority, AuthorityError};
+/// use vendo_isolation::hosts::{request_authority, AuthorityError};
 /// let (parts, ()) = http::Request::get("/x").header("host", "acme-crm.vendo.run").body(())?.into_parts();
 /// assert_eq!(request_authority(&parts), Ok("acme-crm.vendo.run"));
 ///

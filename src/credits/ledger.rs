@@ -25,7 +25,7 @@ use crate::credits::{
     SettlementKind, TenantBalance, TopUpId,
 };
 use crate::ids::TenantId;
-use crate::timestamp::Timestamp;
+use crate::time::Timestamp;
 
 /// What [`Ledger::top_up`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,6 +220,8 @@ impl Account {
 ///
 /// ```
 /// use vendo_isolation::*;
+/// use vendo_isolation::credits::{MicroCredits, ModelPrice, RateTable, RateTableVersion, ReserveRequest};
+/// use vendo_isolation::model::{Ledger, ReservationStatus, Reserved};
 ///
 /// let table = RateTable::from_rows(RateTableVersion::new(3), [(
 ///     "openai".parse()?, "gpt-4o-mini".parse()?,

@@ -12,7 +12,7 @@ use core::fmt;
 use core::str::FromStr;
 use std::collections::BTreeMap;
 
-use crate::assign::{AssignError, LabelHolder, LegacyUse, RouteChange, RouteOp};
+use crate::hosts::assign::{AssignError, LabelHolder, LegacyUse, RouteChange, RouteOp};
 use crate::hosts::{HostPolicy, RouteEntry, RouteKey};
 use crate::ids::{DeploymentId, TenantId};
 
@@ -38,7 +38,7 @@ impl Upstream {
     /// Validates `uri` as an upstream origin.
     ///
     /// ```
-    /// use vendo_isolation::Upstream;
+    /// use vendo_isolation::hosts::Upstream;
     /// assert!("https://vd-hkwwkc.up.railway.app".parse::<Upstream>().is_ok());
     /// assert!("https://user:pw@backend.example".parse::<Upstream>().is_err());
     /// ```
@@ -147,7 +147,8 @@ enum Slot {
 /// The routing table.
 ///
 /// ```
-/// use vendo_isolation::{HostPolicy, RouteEntry, RoutingTable};
+/// use vendo_isolation::{HostPolicy, RouteEntry};
+/// use vendo_isolation::model::RoutingTable;
 /// let mut table = RoutingTable::new(HostPolicy::default());
 /// let crm = RouteEntry {
 ///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,

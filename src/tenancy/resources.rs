@@ -236,12 +236,12 @@ impl PlanError {
 /// `vd-` followed by the injective encoding of `id` (see the module docs).
 ///
 /// ```
-/// use vendo_isolation::{deployment_id_from_resource_name, resource_name};
+/// use vendo_isolation::tenancy::{deployment_id_from_resource_name, resource_name};
 /// let id = "Dep_1".parse()?;
 /// let name = resource_name(&id).expect("short id");
 /// assert_eq!(name, "vd-hkwwkc");
 /// assert_eq!(deployment_id_from_resource_name(&name), Some(id));
-/// # Ok::<(), vendo_isolation::IdError>(())
+/// # Ok::<(), vendo_isolation::ids::IdError>(())
 /// ```
 pub fn resource_name(id: &DeploymentId) -> Result<String, PlanError> {
     let bytes = id.as_str().as_bytes();
@@ -331,7 +331,7 @@ impl ResourcePlan {
     /// Plans `manifest` for `deployment`.
     ///
     /// ```
-    /// use vendo_isolation::{ComputeProvider, Deployment, Manifest, ResourceKind, ResourcePlan, ResourceSystem};
+    /// use vendo_isolation::tenancy::{ComputeProvider, Deployment, Manifest, ResourceKind, ResourcePlan, ResourceSystem};
     /// let dep = Deployment::new("Dep_1".parse()?, "t_acme".parse()?);
     /// let m = Manifest::new(ComputeProvider::Railway, [ResourceKind::Database, ResourceKind::Bucket]);
     /// let plan = ResourcePlan::new(&dep, &m).expect("server-side tools may hold state");
@@ -340,7 +340,7 @@ impl ResourcePlan {
     ///
     /// let edge = Manifest::new(ComputeProvider::CloudflareWorkers, [ResourceKind::Redis]);
     /// assert_eq!(ResourcePlan::new(&dep, &edge).unwrap_err().code(), "writable_state_on_edge");
-    /// # Ok::<(), vendo_isolation::IdError>(())
+    /// # Ok::<(), vendo_isolation::ids::IdError>(())
     /// ```
     pub fn new(deployment: &Deployment, manifest: &Manifest) -> Result<Self, PlanError> {
         let compute = manifest.compute_provider();

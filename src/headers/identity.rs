@@ -5,7 +5,7 @@ use crate::ids::{DeploymentId, Email, TenantId, UserId};
 /// Who a request is from, as a verified session says.
 ///
 /// Outside tests there is one way to get an `Identity`: verify a session
-/// ([`crate::VerifiedSession::identity`]). Header injection takes only this
+/// ([`crate::session::VerifiedSession::identity`]). Header injection takes only this
 /// type, so no unverified value can reach an `x-vendo-*` header.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Identity {

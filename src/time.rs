@@ -17,7 +17,7 @@ pub const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
 /// let now = Timestamp::from_unix_seconds(1_700_000_000)?;
 /// assert_eq!(now.unix_seconds(), 1_700_000_000);
 /// assert!(Timestamp::from_unix_seconds(253_402_300_800).is_err());
-/// # Ok::<(), vendo_isolation::TimestampError>(())
+/// # Ok::<(), vendo_isolation::time::TimestampError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(u64);

@@ -9,17 +9,17 @@
 //! binding's tenant and refuse cross-tenant writes first, with a clear
 //! message and their own SQLSTATE. `tests/postgres.rs` runs thousands of
 //! random writes against a real PostgreSQL and against
-//! [`crate::TenancyModel`] and requires the two to agree on every one.
+//! [`crate::model::TenancyModel`] and requires the two to agree on every one.
 
 /// The DDL, `sql/schema.sql`. Load it once, in one transaction, as a role
 /// that will not be the application's.
 ///
 /// ```
-/// use vendo_isolation::{POSTGRES_SCHEMA, SQLSTATE_CROSS_TENANT_BINDING};
+/// use vendo_isolation::tenancy::{POSTGRES_SCHEMA, SQLSTATE_CROSS_TENANT_BINDING};
 /// assert!(POSTGRES_SCHEMA.contains("CREATE TABLE app_connection_bindings"));
 /// assert!(POSTGRES_SCHEMA.contains(SQLSTATE_CROSS_TENANT_BINDING));
 /// ```
-pub const POSTGRES_SCHEMA: &str = include_str!("../sql/schema.sql");
+pub const POSTGRES_SCHEMA: &str = include_str!("../../sql/schema.sql");
 
 /// SQLSTATE of the trigger's refusal of a binding whose deployment and
 /// connection belong to different tenants. Class `VI` is in the range the
@@ -34,7 +34,7 @@ pub const SQLSTATE_BOUND_ROW: &str = "VI002";
 pub const SCHEMA_MESSAGE_PREFIX: &str = "vendo_isolation: ";
 
 /// Maps an error PostgreSQL raised for a write against [`POSTGRES_SCHEMA`]
-/// to the code [`crate::WriteRefused::code`] gives for the same write, or
+/// to the code [`crate::model::WriteRefused::code`] gives for the same write, or
 /// `None` for an error the schema does not define (a syntax error, a
 /// serialization failure, a CHECK on id syntax, …).
 ///
@@ -43,7 +43,7 @@ pub const SCHEMA_MESSAGE_PREFIX: &str = "vendo_isolation: ";
 /// message tells the two directions of a foreign key apart.
 ///
 /// ```
-/// use vendo_isolation::postgres_refusal_code;
+/// use vendo_isolation::tenancy::postgres_refusal_code;
 /// assert_eq!(postgres_refusal_code("VI001", None, "vendo_isolation: cross-tenant binding: …"),
 ///            Some("cross_tenant_binding"));
 /// assert_eq!(postgres_refusal_code("23503", Some("deployments_tenant_fk"),

@@ -4,9 +4,6 @@
 //! session token use this one parser, so the cookie the proxy verifies is
 //! always the cookie it removes before forwarding.
 
-use http::HeaderMap;
-use http::header::COOKIE;
-
 /// One `name=value` pair of a `Cookie` header, trimmed per SPEC §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CookiePair<'a> {
@@ -101,7 +98,7 @@ impl CookiePair<'_> {
 /// are not re-joined).
 ///
 /// ```
-/// use vendo_isolation::cookie_pairs;
+/// use vendo_isolation::headers::cookie_pairs;
 /// let v: Vec<_> = cookie_pairs(b" a = 1 ;b=2; ;c").map(|p| (p.name, p.value)).collect();
 /// assert_eq!(v, [(&b"a"[..], Some(&b"1"[..])), (b"b", Some(b"2")), (b"c", None)]);
 /// ```
@@ -133,64 +130,9 @@ pub fn cookie_pairs(value: &[u8]) -> impl Iterator<Item = CookiePair<'_>> {
     })
 }
 
-/// Why no single session cookie was found (SPEC §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionCookieError {
-    /// No cookie with the session cookie's name.
-    #[error("no session cookie")]
-    NoSession,
-    /// More than one cookie with the session cookie's name, in one or
-    /// several `Cookie` headers. Which one a server would pick is
-    /// ambiguous, so none is used (cookie tossing).
-    #[error("more than one session cookie")]
-    DuplicateSession,
-}
-
-impl SessionCookieError {
-    /// Stable machine-readable code (SPEC §4, §5).
-    pub const fn code(&self) -> &'static str {
-        match self {
-            Self::NoSession => "no_session",
-            Self::DuplicateSession => "duplicate_session",
-        }
-    }
-}
-
-/// Finds the one session cookie's value across every `Cookie` header.
-///
-/// The name is compared exactly, case-sensitive. A pair with the name but
-/// no `=` counts as a session cookie with an empty value, so it can neither
-/// hide nor duplicate-mask a real one.
-///
-/// ```
-/// use http::{HeaderMap, HeaderValue, header::COOKIE};
-/// use vendo_isolation::{find_session_cookie, SessionCookieError};
-/// let mut h = HeaderMap::new();
-/// h.append(COOKIE, HeaderValue::from_static("theme=dark; sid=abc"));
-/// assert_eq!(find_session_cookie(&h, "sid"), Ok(&b"abc"[..]));
-/// h.append(COOKIE, HeaderValue::from_static("sid=evil"));
-/// assert_eq!(find_session_cookie(&h, "sid"), Err(SessionCookieError::DuplicateSession));
-/// ```
-pub fn find_session_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h [u8], SessionCookieError> {
-    let mut found = None;
-    for value in headers.get_all(COOKIE) {
-        for pair in cookie_pairs(value.as_bytes()) {
-            if pair.name == name.as_bytes() {
-                if found.is_some() {
-                    return Err(SessionCookieError::DuplicateSession);
-                }
-                found = Some(pair.value.unwrap_or_default());
-            }
-        }
-    }
-    found.ok_or(SessionCookieError::NoSession)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     #[test]
     fn trims_spaces_and_tabs_only() {
@@ -232,17 +174,5 @@ mod tests {
         assert_eq!(p[0].name, b"s");
         assert_eq!(p[0].value, Some(&b"a=b="[..]));
         assert_eq!(p[0].raw, b"s = a=b=");
-    }
-
-    #[test]
-    fn session_cookie_lookup() {
-        let mut h = HeaderMap::new();
-        assert_eq!(find_session_cookie(&h, "s"), Err(SessionCookieError::NoSession));
-        h.append(COOKIE, HeaderValue::from_static("S=upper; s2=x"));
-        assert_eq!(find_session_cookie(&h, "s"), Err(SessionCookieError::NoSession));
-        h.append(COOKIE, HeaderValue::from_static("\ts\t=\tv\t"));
-        assert_eq!(find_session_cookie(&h, "s"), Ok(&b"v"[..]));
-        h.append(COOKIE, HeaderValue::from_static("s"));
-        assert_eq!(find_session_cookie(&h, "s"), Err(SessionCookieError::DuplicateSession));
     }
 }

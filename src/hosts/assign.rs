@@ -159,7 +159,8 @@ impl HostPolicy {
     /// `shadows_legacy`.
     ///
     /// ```
-    /// use vendo_isolation::{AssignError, HostPolicy, LabelHolder, LegacyUse, RouteEntry, RouteOp};
+    /// use vendo_isolation::{HostPolicy, RouteEntry};
+    /// use vendo_isolation::hosts::{AssignError, LabelHolder, LegacyUse, RouteOp};
     /// let policy = HostPolicy::default();
     /// let entry = RouteEntry {
     ///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,
@@ -221,7 +222,8 @@ impl HostPolicy {
     /// tenant. `renamed` must keep the tenant and deployment ids.
     ///
     /// ```
-    /// use vendo_isolation::{HostPolicy, LabelHolder, LegacyUse, RouteEntry, RouteOp};
+    /// use vendo_isolation::{HostPolicy, RouteEntry};
+    /// use vendo_isolation::hosts::{LabelHolder, LegacyUse, RouteOp};
     /// let policy = HostPolicy::default();
     /// let current = RouteEntry {
     ///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,

@@ -1,17 +1,5 @@
-//! Hostnames: parsing a `Host` value into a route key, building hostnames
-//! from slugs, and checking a looked-up route entry (SPEC §2).
-//!
-//! Two forms route to a deployment:
-//!
-//! | form | hostname | route key |
-//! |---|---|---|
-//! | single-level (current) | `{tenant_slug}-{deployment_slug}.{apex}` | the label, `acme-crm` |
-//! | legacy | `{deployment_slug}.{tenant_slug}.{apex}` | both labels, `crm.acme` |
-//!
-//! A single-level label cannot be split into tenant and deployment by itself
-//! (`a-b` + `c` and `a` + `b-c` both give `a-b-c`), so the route key is the
-//! whole label and [`RouteKey::check_entry`] proves the entry found under it
-//! rebuilds exactly that label.
+//! Parsing a `Host` value into a route key, building hostnames from
+//! slugs, and checking a looked-up route entry (SPEC §2).
 
 use core::fmt;
 use std::borrow::Cow;
@@ -260,7 +248,8 @@ pub struct RouteEntry {
 /// How hosts are parsed and built: the apex and the reserved labels.
 ///
 /// ```
-/// use vendo_isolation::{HostForm, HostPolicy, HostError};
+/// use vendo_isolation::HostPolicy;
+/// use vendo_isolation::hosts::{HostForm, HostError};
 /// let policy = HostPolicy::default();
 /// let key = policy.parse("Acme-CRM.vendo.run:443")?;
 /// assert_eq!((key.form(), key.as_str()), (HostForm::SingleLevel, "acme-crm"));
@@ -371,7 +360,8 @@ impl HostPolicy {
     /// The single-level route key `{tenant}-{deployment}` (SPEC §2).
     ///
     /// ```
-    /// use vendo_isolation::{HostPolicy, HostFormatError};
+    /// use vendo_isolation::HostPolicy;
+    /// use vendo_isolation::hosts::HostFormatError;
     /// let policy = HostPolicy::default();
     /// let key = policy.single_level_key(&"acme".parse()?, &"crm".parse()?)?;
     /// assert_eq!(policy.hostname(&key), "acme-crm.vendo.run");
