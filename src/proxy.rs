@@ -431,6 +431,74 @@ impl Gate {
         }
     }
 
+    /// Step 2 for a proxy that forwards to another origin (a Worker's
+    /// `fetch` to the tool's backend): admits or denies exactly as
+    /// [`Gate::admit_request`], routing and deciding on `host`, but the
+    /// forwarded request is the one to `upstream`, and the attestation
+    /// covers what the tool receives there.
+    ///
+    /// `upstream` is the absolute URI the proxy will request: the tool's
+    /// origin with the request's path and query (`http://127.0.0.1:9001/inbox?page=2`).
+    /// When admitted, `headers` carries `Host: {upstream's authority}` (the
+    /// value the tool reads, and the one a `fetch` sends), and the
+    /// attestation signs the method, that authority and the upstream's
+    /// path and query (SPEC §3.1). A tool behind such a proxy therefore
+    /// expects its own backend authority in an attestation, not the public
+    /// hostname. An `upstream` without an authority, with userinfo, or
+    /// without a path is `invalid_host` (400), like an invalid `target`.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue, Method, Uri};
+    /// use vendo_isolation::*;
+    /// # use vendo_isolation::session::{SessionClaims, mint_session};
+    /// # let ring = KeyRing::new(SessionKey::new("k1", &[42; 32])?);
+    /// # let now = Timestamp::from_unix_seconds(1_700_000_000)?;
+    /// # let claims = SessionClaims::new("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?,
+    /// #     now, now.checked_add_secs(3600)?)?;
+    /// # let token = mint_session(&claims, &ring);
+    /// let gate = Gate::new(ring).with_attestation(AttestationSecret::new("a1", &[7; 32])?);
+    /// # let entry = RouteEntry {
+    /// #     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,
+    /// #     tenant_slug: "acme".parse()?, deployment_slug: "crm".parse()?,
+    /// # };
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("host", HeaderValue::from_static("acme-crm.vendo.run"));
+    /// headers.insert("cookie", HeaderValue::from_str(&format!("__Host-vendo_session={token}"))?);
+    ///
+    /// let upstream: Uri = "http://127.0.0.1:9001/inbox?page=2".parse()?;
+    /// gate.admit_request_to(&Method::GET, &upstream, "acme-crm.vendo.run", &mut headers, Some(&entry), now)?;
+    /// assert_eq!(headers["host"], "127.0.0.1:9001");
+    ///
+    /// // The tool verifies over exactly the request it received.
+    /// # let key = AttestationSecret::new("a1", &[7; 32])?.deployment_key(&"d_1".parse()?);
+    /// let verifier = vendo_isolation::attestation::AttestationVerifier::new(key);
+    /// let who = verifier.verify_request(&Method::GET, &"/inbox?page=2".parse()?, &headers, now)?;
+    /// assert_eq!(who.user_id(), "u_1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn admit_request_to(
+        &self,
+        method: &Method,
+        upstream: &Uri,
+        host: &str,
+        headers: &mut HeaderMap,
+        entry: Option<&RouteEntry>,
+        now: Timestamp,
+    ) -> Result<Admitted, Denial> {
+        let cookie = self.cookie_name.as_str();
+        let Some(authority) = forwarded_host(upstream) else {
+            return finish(Err(DenyReason::Host(HostError::InvalidHost)), strip(headers, cookie), None);
+        };
+        let decision = host_header_agrees(host, headers).and_then(|()| self.decide(method, host, headers, entry, now));
+        if decision.is_ok() {
+            // Only an admitted request is forwarded, so only its map names
+            // the upstream; the attestation then covers what the tool reads.
+            headers.insert(http::header::HOST, authority);
+        }
+        let signer = self.attestation.as_ref().map(|s| s.signer(now));
+        finish(decision, strip(headers, cookie).with_target(method, upstream), signer.as_ref())
+    }
+
     /// Step 1 from a bare host string (a Worker's URL host): the route key
     /// to look up, as [`Gate::route_key`] derives it from a request.
     pub fn route_key_for_host<'h>(&self, host: &'h str) -> Result<RouteKey<'h>, DenyReason> {
@@ -539,6 +607,14 @@ fn host_header_agrees(host: &str, headers: &HeaderMap) -> Result<(), DenyReason>
         (Some(v), None) if v.as_bytes().eq_ignore_ascii_case(host.as_bytes()) => Ok(()),
         (Some(_), None) => Err(AuthorityError::Mismatch.into()),
     }
+}
+
+/// The `Host` value of a request forwarded to `upstream`: its authority,
+/// when it has one without userinfo and a path; `None` otherwise.
+fn forwarded_host(upstream: &Uri) -> Option<HeaderValue> {
+    let authority = upstream.authority().filter(|a| !a.as_str().contains('@'))?;
+    upstream.path_and_query().filter(|p| p.as_str().starts_with('/'))?;
+    HeaderValue::from_str(authority.as_str()).ok()
 }
 
 /// `https://{host}{target}` for the attestation, which covers the host

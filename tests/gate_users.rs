@@ -12,7 +12,7 @@
 )]
 #![allow(missing_docs)]
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use vendo_isolation::attestation::AttestationVerifier;
 use vendo_isolation::session::{ReissueReason, SessionClaims, VerifyOptions, mint_session, verify_session};
 use vendo_isolation::{AttestationSecret, Gate, KeyRing, RouteEntry, SessionKey, Timestamp};
@@ -113,6 +113,76 @@ fn a_worker_path_denies_as_admit_does() {
         assert_eq!(denial.code(), code, "{target} {host} {rows:?}");
         assert!(h.get("x-vendo-tenant-id").is_none() && h.get("x-vendo-attestation").is_none(), "{code}");
         assert!(h.get_all("cookie").iter().all(|v| !v.to_str().unwrap().contains("__Host-vendo_session")), "{code}");
+    }
+}
+
+#[test]
+fn a_worker_forwarding_to_an_upstream_attests_what_the_tool_receives() {
+    let gate = Gate::new(ring()).with_attestation(secret());
+    let cookie = format!("__Host-vendo_session={}; theme=dark", token(&ring(), NOW - 60, NOW + 3600));
+    let mut h = headers(&[("host", HOST), ("cookie", &cookie), ("x.vendo.user.id", "u_admin")]);
+    let upstream: Uri = "http://127.0.0.1:9001/api/items?page=2".parse().unwrap();
+    gate.admit_request_to(&Method::POST, &upstream, HOST, &mut h, Some(&entry()), now()).unwrap();
+    assert_eq!(h["host"], "127.0.0.1:9001");
+
+    // The tool sees its own authority, in origin form, as a fetch sends it.
+    let verifier = AttestationVerifier::new(secret().deployment_key(&"d_1".parse().unwrap()));
+    let origin_form: Uri = "/api/items?page=2".parse().unwrap();
+    let who = verifier.verify_request(&Method::POST, &origin_form, &h, now()).unwrap();
+    assert_eq!((who.user_id(), who.tenant_id()), ("u_1", "t_1"));
+    assert_eq!(verifier.verify_request(&Method::POST, &upstream, &h, now()).unwrap().user_id(), "u_1");
+
+    // Attested over the upstream, so the public host does not verify: a
+    // tool must expect its backend authority.
+    let mut public = h.clone();
+    public.insert("host", HeaderValue::from_static(HOST));
+    assert_eq!(
+        verifier.verify_request(&Method::POST, &origin_form, &public, now()).unwrap_err().code(),
+        "bad_signature"
+    );
+    // Nor another path or method.
+    let other: Uri = "/api/items?page=3".parse().unwrap();
+    assert_eq!(verifier.verify_request(&Method::POST, &other, &h, now()).unwrap_err().code(), "bad_signature");
+    assert_eq!(verifier.verify_request(&Method::GET, &origin_form, &h, now()).unwrap_err().code(), "bad_signature");
+}
+
+#[test]
+fn a_worker_forwarding_to_an_upstream_denies_as_admit_request_does() {
+    let gate = Gate::new(ring()).with_attestation(secret());
+    let good = format!("__Host-vendo_session={}", token(&ring(), NOW - 60, NOW + 3600));
+    let expired = format!("__Host-vendo_session={}", token(&ring(), NOW - 7200, NOW - 3600));
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
+    let cases: [Case<'_>; 8] = [
+        ("http://127.0.0.1:9001/", vec![("cookie", &good)], None),
+        ("http://127.0.0.1:9001/", vec![("cookie", &expired)], Some("expired")),
+        ("http://127.0.0.1:9001/", vec![], Some("no_session")),
+        ("http://127.0.0.1:9001/", vec![("host", "globex-wiki.vendo.run"), ("cookie", &good)], Some("host_mismatch")),
+        (
+            "http://127.0.0.1:9001/",
+            vec![("sec-fetch-site", "cross-site"), ("cookie", &good)],
+            Some("cross_site_request"),
+        ),
+        // An upstream that cannot carry the attestation's authority.
+        ("/relative", vec![("cookie", &good)], Some("invalid_host")),
+        ("http://user@127.0.0.1:9001/", vec![("cookie", &good)], Some("invalid_host")),
+        ("*", vec![("cookie", &good)], Some("invalid_host")),
+    ];
+    for (upstream, rows, code) in cases {
+        let upstream: Uri = upstream.parse().unwrap();
+        let mut rows = rows.clone();
+        rows.push(("x-vendo-tenant-id", "t_forged"));
+        let mut h = headers(&rows);
+        let mut same = h.clone();
+        let to = gate.admit_request_to(&Method::POST, &upstream, HOST, &mut h, Some(&entry()), now());
+        assert_eq!(to.as_ref().err().map(|d| d.code()), code, "{upstream} {rows:?}");
+        if code.is_none() || code == Some("invalid_host") {
+            continue;
+        }
+        // Every other answer is admit_request's, and so is the stripping.
+        let plain = gate.admit_request(&Method::POST, "/", HOST, &mut same, Some(&entry()), now());
+        assert_eq!(plain.err().map(|d| d.code()), code);
+        assert_eq!(h, same, "{code:?}");
+        assert!(h.get("x-vendo-tenant-id").is_none());
     }
 }
 

@@ -172,6 +172,17 @@ pub enum ReissueReason {
     NearExpiry,
 }
 
+impl ReissueReason {
+    /// Stable machine-readable code, for logs and for callers in other
+    /// languages: `non_primary_key`, `near_expiry`.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::NonPrimaryKey => "non_primary_key",
+            Self::NearExpiry => "near_expiry",
+        }
+    }
+}
+
 /// A session whose token passed every check.
 ///
 /// The claims live in an inline buffer, so verification allocates
