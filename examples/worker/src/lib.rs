@@ -1,156 +1,463 @@
-//! The admit step for a Cloudflare Worker, as a WebAssembly module with a
-//! plain C ABI (no JavaScript glue needed).
+//! vendo-isolation as a WebAssembly module for Cloudflare Workers.
 //!
-//! The Worker writes UTF-8 text into the module's input buffer and reads
-//! text back from its output buffer:
+//! JavaScript never calls this directly: `vendo.mjs` (see `vendo.d.ts`)
+//! wraps it in `Vendo` and `AttestationVerifier`. The layer between them
+//! is deliberately small and cheap to cross:
 //!
-//! 1. `vendo_input(len) -> ptr`: a buffer of `len` bytes to write into.
-//! 2. `vendo_configure(len) -> status`: once per isolate. Lines:
-//!    `session <kid> <hex key>` (first one is primary), `attest <kid> <hex
-//!    secret>`, `apex <apex>`.
-//! 3. `vendo_route_key(len) -> status`: input is the `Host` value; output
-//!    is the key to look up in KV (status 0), or the denial (status 1).
-//! 4. `vendo_admit(len) -> status`: input lines: `now <unix seconds>`,
-//!    `method <METHOD>`, `target <path?query>`, `route <tenant_id>
-//!    <deployment_id> <tenant_slug> <deployment_slug>` or `route -`, then
-//!    one `<name>: <value>` line per request header. Output (status 0):
-//!    the headers to forward, one `<name>: <value>` per line; (status 1):
-//!    `<http status> <code>`.
-//! 5. `vendo_filter_response(len) -> status`: input is one `<name>: <value>`
-//!    line per header of the tool's response; output (status 0) is the
-//!    lines to relay (SPEC §3.3: no `Domain` or session-named
-//!    `Set-Cookie`, no `Set-Cookie2`, nothing in the `x-vendo-` namespace).
-//! 6. `vendo_output() -> ptr` and `vendo_output_len() -> len`: the answer.
+//! - `vendo_input(cap) -> ptr` makes an input buffer of `cap` bytes; the
+//!   caller writes one UTF-8 text into it and calls an operation with the
+//!   length it wrote;
+//! - an operation `vendo_*(len) -> status` reads its fields from that text,
+//!   separated by NUL (`\0`, a byte no header name, value, host or URL can
+//!   hold), and writes its answer the same way;
+//! - `vendo_output() -> ptr`, `vendo_output_len() -> len` locate the answer.
 //!
-//! Status 2 means the input itself was malformed. Nothing here keeps
-//! per-request state beyond the two buffers; the policy is the crate's.
+//! Status `0` is an answer (which may be a denial, in its first field),
+//! `2` is input the module could not take, with a one-line reason as the
+//! answer. Nothing here panics: every field is parsed into the crate's
+//! validating types, and the policy is entirely the crate's.
+//!
+//! An admitted request is answered with the changes to apply to the
+//! request's headers (names to delete, names to set), not the whole list,
+//! so the Worker copies the `Headers` it already has instead of rebuilding
+//! it; [`changes`] computes them and a property in this file's tests holds
+//! them to the full header map.
 
 #![deny(missing_docs)]
 
 use std::cell::RefCell;
+use std::io::Write;
 
-use http::header::HOST;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use vendo_isolation::headers::{ResponseVerdict, response_header_verdict};
-use vendo_isolation::{AttestationSecret, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, Timestamp};
+use http::header::{CONNECTION, COOKIE, HOST};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use vendo_isolation::attestation::{AttestationVerifier, DeploymentKey};
+use vendo_isolation::headers::{
+    ATTESTATION_HEADER, CookieRemoval, IDENTITY_HEADERS, ResponseVerdict, StripReport, response_header_verdict, strip,
+};
+use vendo_isolation::hosts::HostPolicy;
+use vendo_isolation::session::{KeyRing, SessionCookieName, VerifyOptions, verify_session};
+use vendo_isolation::{AttestationSecret, Gate, RouteEntry, SessionKey, Timestamp};
+
+/// A field separator: NUL appears in no header, host or URL.
+const SEP: u8 = 0;
+
+const OK: i32 = 0;
+const BAD_INPUT: i32 = 2;
 
 #[derive(Default)]
 struct State {
     input: Vec<u8>,
     output: Vec<u8>,
-    gate: Option<Gate>,
+    proxy: Option<Proxy>,
+    verifier: Option<AttestationVerifier>,
+}
+
+/// What `vendo_configure` sets up: the gate, and the ring and options
+/// again for verifying a bare token (the gate does not lend its ring).
+struct Proxy {
+    gate: Gate,
+    ring: KeyRing,
+    verify: VerifyOptions,
 }
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
-const OK: i32 = 0;
-const DENIED: i32 = 1;
-const BAD_INPUT: i32 = 2;
+/// Why an input was refused; becomes the answer of status 2.
+type Refusal = &'static str;
 
-fn hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
+/// The NUL-separated fields of an input.
+struct Fields<'a>(std::slice::Split<'a, u8, fn(&u8) -> bool>);
+
+impl<'a> Fields<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        fn is_sep(b: &u8) -> bool {
+            *b == SEP
+        }
+        Fields(text.split(is_sep as fn(&u8) -> bool))
     }
-    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+
+    fn bytes(&mut self) -> Result<&'a [u8], Refusal> {
+        self.0.next().ok_or("missing field")
+    }
+
+    fn str(&mut self) -> Result<&'a str, Refusal> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| "field is not UTF-8")
+    }
+
+    fn u64(&mut self) -> Result<u64, Refusal> {
+        self.str()?.parse().map_err(|_| "not a decimal integer")
+    }
+
+    fn count(&mut self) -> Result<usize, Refusal> {
+        self.str()?.parse().map_err(|_| "not a count")
+    }
+
+    /// The remaining fields as `name, value` pairs, appended to a map.
+    fn header_map(self) -> Result<HeaderMap, Refusal> {
+        let mut map = HeaderMap::new();
+        for (name, value) in self.pairs() {
+            let value = value.ok_or("header name without a value")?;
+            let name = HeaderName::from_bytes(name).map_err(|_| "invalid header name")?;
+            let value = HeaderValue::from_bytes(value).map_err(|_| "invalid header value")?;
+            map.try_append(name, value).map_err(|_| "too many headers")?;
+        }
+        Ok(map)
+    }
+
+    fn pairs(self) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> {
+        let mut rest = self.0;
+        std::iter::from_fn(move || {
+            let name = rest.next()?;
+            Some((name, rest.next()))
+        })
+    }
 }
 
-fn configure(text: &str) -> Option<Gate> {
-    let mut ring: Option<KeyRing> = None;
-    let mut attest = None;
-    let mut hosts = HostPolicy::default();
-    for line in text.lines() {
-        let mut f = line.split(' ');
-        match (f.next(), f.next(), f.next()) {
-            (Some("session"), Some(kid), Some(key)) => {
-                let key = SessionKey::new(kid, &hex(key)?).ok()?;
-                match ring.as_mut() {
-                    None => ring = Some(KeyRing::new(key)),
-                    Some(r) => r.add_verify_only(key, None).ok()?,
-                }
-            }
-            (Some("attest"), Some(kid), Some(secret)) => {
-                attest = Some(AttestationSecret::new(kid, &hex(secret)?).ok()?)
-            }
-            (Some("apex"), Some(apex), None) => hosts = HostPolicy::new(apex).ok()?,
-            (Some(""), None, None) => {}
-            _ => return None,
+/// The answer being written: fields separated by NUL.
+struct Out<'a>(&'a mut Vec<u8>);
+
+impl Out<'_> {
+    fn put(&mut self, field: impl AsRef<[u8]>) -> &mut Self {
+        if !self.0.is_empty() {
+            self.0.push(SEP);
+        }
+        self.0.extend_from_slice(field.as_ref());
+        self
+    }
+
+    fn num(&mut self, n: u64) -> &mut Self {
+        if !self.0.is_empty() {
+            self.0.push(SEP);
+        }
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.0, "{n}");
+        self
+    }
+}
+
+/// Hex as configuration carries keys, either case.
+fn hex(s: &str) -> Result<Vec<u8>, Refusal> {
+    fn nibble(c: u8) -> Result<u8, Refusal> {
+        match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            b'A'..=b'F' => Ok(c - b'A' + 10),
+            _ => Err("key is not hex"),
         }
     }
-    let gate = Gate::new(ring?).with_hosts(hosts);
-    Some(match attest {
-        Some(secret) => gate.with_attestation(secret),
-        None => gate,
-    })
-}
-
-fn route_key(gate: &Gate, host: &str) -> (i32, String) {
-    match gate.route_key_for_host(host) {
-        Ok(key) => (OK, key.as_str().to_owned()),
-        Err(reason) => (DENIED, format!("{} {}", reason.status().as_u16(), reason.code())),
+    if !s.len().is_multiple_of(2) {
+        return Err("hex key has an odd length");
     }
+    s.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [high, low] => Ok(nibble(*high)? << 4 | nibble(*low)?),
+            _ => Err("hex key has an odd length"),
+        })
+        .collect()
 }
 
-fn admit(gate: &Gate, text: &str) -> Option<(i32, String)> {
-    let mut lines = text.lines();
-    let now = Timestamp::from_unix_seconds(lines.next()?.strip_prefix("now ")?.parse().ok()?).ok()?;
-    let method = Method::from_bytes(lines.next()?.strip_prefix("method ")?.as_bytes()).ok()?;
-    let target = lines.next()?.strip_prefix("target ")?;
-    let route = match lines.next()?.strip_prefix("route ")? {
-        "-" => None,
-        r => {
-            let mut f = r.split(' ');
-            Some(RouteEntry {
-                tenant_id: f.next()?.parse().ok()?,
-                deployment_id: f.next()?.parse().ok()?,
-                tenant_slug: f.next()?.parse().ok()?,
-                deployment_slug: f.next()?.parse().ok()?,
-            })
+/// `vendo_configure`: apex, cookie name, reserved (`-` for the default
+/// set, else a count and the labels), leeway, max lifetime, re-issue
+/// window, key count and `kid, hex key` pairs (primary first), attestation
+/// kid and hex secret (both empty for none).
+fn configure(text: &[u8]) -> Result<Proxy, Refusal> {
+    let mut f = Fields::new(text);
+    let apex = f.str()?;
+    let mut hosts = HostPolicy::new(if apex.is_empty() { "vendo.run" } else { apex }).map_err(|_| "invalid apex")?;
+    let cookie = f.str()?;
+    let cookie: SessionCookieName = if cookie.is_empty() {
+        SessionCookieName::DEFAULT
+    } else {
+        cookie.parse().map_err(|_| "invalid session cookie name")?
+    };
+    let reserved = f.str()?;
+    if reserved != "-" {
+        let n: usize = reserved.parse().map_err(|_| "invalid reserved count")?;
+        let labels = (0..n).map(|_| f.str()).collect::<Result<Vec<_>, _>>()?;
+        hosts = hosts.with_reserved(labels).map_err(|_| "invalid reserved label")?;
+    }
+    let verify = VerifyOptions::new()
+        .with_leeway_secs(f.u64()?)
+        .with_max_lifetime_secs(f.u64()?)
+        .with_reissue_within_secs(f.u64()?);
+    let n = f.count()?;
+    let mut keys = Vec::new();
+    for _ in 0..n {
+        let kid = f.str()?;
+        let key = hex(f.str()?)?;
+        keys.push((kid, key));
+    }
+    let ring = || -> Result<KeyRing, Refusal> {
+        let mut iter = keys.iter();
+        let (kid, key) = iter.next().ok_or("no session key")?;
+        let mut ring = KeyRing::new(SessionKey::new(kid, key).map_err(|_| "invalid session key")?);
+        for (kid, key) in iter {
+            ring.add_verify_only(SessionKey::new(kid, key).map_err(|_| "invalid session key")?, None)
+                .map_err(|_| "too many or repeated session keys")?;
+        }
+        Ok(ring)
+    };
+    let mut gate = Gate::new(ring()?).with_hosts(hosts).with_verify_options(verify).with_session_cookie(cookie);
+    let (kid, secret) = (f.str()?, f.str()?);
+    if !kid.is_empty() || !secret.is_empty() {
+        gate = gate
+            .with_attestation(AttestationSecret::new(kid, &hex(secret)?).map_err(|_| "invalid attestation secret")?);
+    }
+    Ok(Proxy { gate, ring: ring()?, verify })
+}
+
+/// `vendo_route_key`: the host. Answers `0, key, form, a, b` (single
+/// level: the label; legacy: deployment and tenant slugs) or
+/// `1, status, code`.
+fn route_key(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+    let host = Fields::new(text).str()?;
+    match proxy.gate.route_key_for_host(host) {
+        Ok(key) => {
+            out.put("0").put(key.as_str());
+            match (key.label(), key.legacy_parts()) {
+                (Some(label), _) => out.put("single_level").put(label).put(""),
+                (None, Some((deployment, tenant))) => out.put("legacy").put(deployment).put(tenant),
+                (None, None) => out.put("").put("").put(""),
+            };
+        }
+        Err(reason) => {
+            out.put("1").num(reason.status().as_u16().into()).put(reason.code());
+        }
+    }
+    Ok(())
+}
+
+fn route_entry(f: &mut Fields<'_>) -> Result<Option<RouteEntry>, Refusal> {
+    let has = f.str()?;
+    let fields = [f.str()?, f.str()?, f.str()?, f.str()?];
+    if has != "1" {
+        return Ok(None);
+    }
+    let [tenant, deployment, tenant_slug, deployment_slug] = fields;
+    Ok(Some(RouteEntry {
+        tenant_id: tenant.parse().map_err(|_| "invalid route tenant_id")?,
+        deployment_id: deployment.parse().map_err(|_| "invalid route deployment_id")?,
+        tenant_slug: tenant_slug.parse().map_err(|_| "invalid route tenant_slug")?,
+        deployment_slug: deployment_slug.parse().map_err(|_| "invalid route deployment_slug")?,
+    }))
+}
+
+/// `vendo_admit`: now, method, host, target, upstream origin (empty for
+/// none), the route (`1` and four fields, or `0` and four empty ones),
+/// then `name, value` pairs. Answers `0`, the identity (four fields),
+/// re-issue code and `Set-Cookie` (empty for none), then the changes; or
+/// `1, status, code`, then the changes (a denial forwards nothing, but the
+/// caller may log or reuse the stripped headers).
+fn admit(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+    let mut f = Fields::new(text);
+    let now = Timestamp::from_unix_seconds(f.u64()?).map_err(|_| "now out of range")?;
+    let method = Method::from_bytes(f.bytes()?).map_err(|_| "invalid method")?;
+    let host = f.str()?;
+    let target = f.str()?;
+    let upstream = f.str()?;
+    let entry = route_entry(&mut f)?;
+    let input = Fields(f.0.clone());
+    let mut headers = f.header_map()?;
+    let gate = &proxy.gate;
+    let result = if upstream.is_empty() {
+        gate.admit_request(&method, target, host, &mut headers, entry.as_ref(), now)
+    } else {
+        let mut uri = String::with_capacity(upstream.len() + target.len());
+        uri.push_str(upstream.trim_end_matches('/'));
+        uri.push_str(target);
+        match Uri::try_from(uri) {
+            Ok(uri) if target.starts_with('/') => {
+                gate.admit_request_to(&method, &uri, host, &mut headers, entry.as_ref(), now)
+            }
+            // Not a URI the upstream can be asked for: the target is the
+            // client's (an upstream is the caller's configuration).
+            _ => gate.admit_request(&method, "", host, &mut headers, entry.as_ref(), now),
         }
     };
-    let mut headers = HeaderMap::new();
-    for line in lines {
-        let (name, value) = line.split_once(": ")?;
-        headers.append(HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?);
-    }
-    // The Worker routes on the URL's host, which its runtime also sends as
-    // `Host`; the gate refuses a request whose two disagree.
-    let host = headers.get(HOST)?.to_str().ok()?.to_owned();
-    Some(match gate.admit_request(&method, target, &host, &mut headers, route.as_ref(), now) {
-        Ok(_) => {
-            let mut out = String::new();
-            for (name, value) in &headers {
-                out.push_str(name.as_str());
-                out.push_str(": ");
-                out.push_str(value.to_str().unwrap_or_default());
-                out.push('\n');
-            }
-            (OK, out)
+    let report = match &result {
+        Ok(admitted) => {
+            let s = admitted.session();
+            out.put("0").put(s.tenant_id()).put(s.deployment_id()).put(s.user_id()).put(s.email());
+            match gate.reissue(admitted, now) {
+                Ok(Some(fresh)) => {
+                    out.put(admitted.reissue().map_or("", |r| r.code())).put(fresh.set_cookie().as_bytes())
+                }
+                _ => out.put("").put(""),
+            };
+            admitted.report()
         }
-        Err(denial) => (DENIED, format!("{} {}", denial.status().as_u16(), denial.code())),
-    })
+        Err(denial) => {
+            out.put("1").num(denial.status().as_u16().into()).put(denial.code());
+            denial.report()
+        }
+    };
+    changes(input, &headers, report, !upstream.is_empty(), out);
+    Ok(())
 }
 
-fn filter_response(gate: &Gate, text: &str) -> Option<(i32, String)> {
-    let session = gate.session_cookie().as_str();
-    let mut out = String::new();
-    for line in text.lines() {
-        let (name, value) = line.split_once(": ")?;
-        if response_header_verdict(name.as_bytes(), value.as_bytes(), session) == ResponseVerdict::Keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    Some((OK, out))
+/// `vendo_strip`: an empty field, then `name, value` pairs. Answers the
+/// changes.
+fn strip_op(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+    let mut f = Fields::new(text);
+    f.bytes()?;
+    let input = Fields(f.0.clone());
+    let mut headers = f.header_map()?;
+    let report = strip(&mut headers, proxy.gate.session_cookie().as_str()).into_report();
+    out.put("0");
+    changes(input, &headers, &report, false, out);
+    Ok(())
 }
 
-/// Makes the input buffer `len` bytes long and returns where it starts.
+/// Writes the spoofed spellings, then the names to delete, then the
+/// `name, value` pairs to set (delete the name, then append each), as
+/// counts followed by fields.
+///
+/// Only these names can differ between the request and `headers`: the
+/// ones the strip removed, `Connection` and `Cookie` (rewritten by the
+/// strip), the identity and attestation headers (injected) and, when
+/// forwarding to an upstream, `Host`. Each candidate is compared with the
+/// request's values for it; every other name is untouched by the crate.
+fn changes(input: Fields<'_>, headers: &HeaderMap, report: &StripReport, with_host: bool, out: &mut Out<'_>) {
+    let spoofed = report.removed_headers().len() + report.removed_connection_tokens().len();
+    out.num(spoofed as u64);
+    for name in report.removed_headers() {
+        out.put(name.as_str());
+    }
+    for token in report.removed_connection_tokens() {
+        out.put(token);
+    }
+    let fixed = [CONNECTION, COOKIE, ATTESTATION_HEADER, HOST];
+    let identity = IDENTITY_HEADERS;
+    let candidates =
+        fixed.iter().take(if with_host { 4 } else { 3 }).chain(identity.iter()).chain(report.removed_headers().iter());
+    let pairs: Vec<(&[u8], &[u8])> = input.pairs().map(|(n, v)| (n, v.unwrap_or_default())).collect();
+    let mut deletes: Vec<&HeaderName> = Vec::new();
+    let mut sets: Vec<&HeaderName> = Vec::new();
+    for name in candidates {
+        if deletes.contains(&name) || sets.contains(&name) {
+            continue;
+        }
+        let before = pairs.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name.as_str().as_bytes())).map(|(_, v)| *v);
+        let after = headers.get_all(name);
+        if before.eq(after.iter().map(HeaderValue::as_bytes)) {
+            continue;
+        }
+        if after.iter().next().is_none() {
+            deletes.push(name);
+        } else {
+            sets.push(name);
+        }
+    }
+    out.num(deletes.len() as u64);
+    for name in &deletes {
+        out.put(name.as_str());
+    }
+    let set_fields = sets.iter().map(|n| headers.get_all(*n).iter().count()).sum::<usize>();
+    out.num(set_fields as u64);
+    for name in sets {
+        for value in headers.get_all(name) {
+            out.put(name.as_str()).put(value.as_bytes());
+        }
+    }
+}
+
+/// `vendo_filter_response`: an empty field, then `name, value` pairs of
+/// the tool's response. Answers the count of fields to drop, then `index,
+/// reason` for each (`domain`, `session_name` for a `Set-Cookie`; `header`
+/// otherwise).
+fn filter_response(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+    let session = proxy.gate.session_cookie().as_str();
+    let mut dropped = Vec::new();
+    let mut f = Fields::new(text);
+    f.bytes()?;
+    for (i, (name, value)) in f.pairs().enumerate() {
+        let value = value.ok_or("header name without a value")?;
+        let reason = match response_header_verdict(name, value, session) {
+            ResponseVerdict::Keep => continue,
+            ResponseVerdict::DropCookie(CookieRemoval::Domain) => "domain",
+            ResponseVerdict::DropCookie(CookieRemoval::SessionName) => "session_name",
+            ResponseVerdict::DropCookie(_) => "cookie",
+            ResponseVerdict::DropHeader | _ => "header",
+        };
+        dropped.push((i, reason));
+    }
+    out.put("0").num(dropped.len() as u64);
+    for (i, reason) in dropped {
+        out.num(i as u64).put(reason);
+    }
+    Ok(())
+}
+
+/// `vendo_verify_session`: now, tenant id, deployment id, token. Answers
+/// `0`, the identity, iat, exp, re-issue code; or `1, code`.
+fn verify_session_op(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+    let mut f = Fields::new(text);
+    let now = Timestamp::from_unix_seconds(f.u64()?).map_err(|_| "now out of range")?;
+    let tenant = f.str()?.parse().map_err(|_| "invalid tenant_id")?;
+    let deployment = f.str()?.parse().map_err(|_| "invalid deployment_id")?;
+    let token = f.bytes()?;
+    match verify_session(token, &proxy.ring, now, &tenant, &deployment, &proxy.verify) {
+        Ok(s) => {
+            out.put("0").put(s.tenant_id()).put(s.deployment_id()).put(s.user_id()).put(s.email());
+            out.num(s.issued_at().unix_seconds()).num(s.expires_at().unix_seconds());
+            out.put(s.reissue().map_or("", |r| r.code()));
+        }
+        Err(e) => {
+            out.put("1").put(e.code());
+        }
+    }
+    Ok(())
+}
+
+/// `vendo_configure_verifier`: max age, skew, key count and `kid,
+/// deployment id, hex key` triples.
+fn configure_verifier(text: &[u8]) -> Result<AttestationVerifier, Refusal> {
+    let mut f = Fields::new(text);
+    let max_age = u32::try_from(f.u64()?).map_err(|_| "max age out of range")?;
+    let skew = u32::try_from(f.u64()?).map_err(|_| "skew out of range")?;
+    let n = f.count()?;
+    let mut verifier: Option<AttestationVerifier> = None;
+    for _ in 0..n {
+        let kid = f.str()?;
+        let deployment = f.str()?.parse().map_err(|_| "invalid deployment_id")?;
+        let key = DeploymentKey::new(kid, deployment, &hex(f.str()?)?).map_err(|_| "invalid deployment key")?;
+        verifier = Some(match verifier {
+            None => AttestationVerifier::new(key),
+            Some(v) => v.with_key(key).map_err(|_| "keys must be of one deployment, at most 8")?,
+        });
+    }
+    Ok(verifier.ok_or("no deployment key")?.max_age_secs(max_age).skew_secs(skew))
+}
+
+/// `vendo_verify_attestation`: now, method, the request URL, then `name,
+/// value` pairs. Answers `0`, the identity, kid, signed-at; or `1, code`.
+fn verify_attestation(verifier: &AttestationVerifier, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+    let mut f = Fields::new(text);
+    let now = Timestamp::from_unix_seconds(f.u64()?).map_err(|_| "now out of range")?;
+    let method = Method::from_bytes(f.bytes()?).map_err(|_| "invalid method")?;
+    let uri = Uri::try_from(f.bytes()?).map_err(|_| "invalid URL")?;
+    let headers = f.header_map()?;
+    match verifier.verify_request(&method, &uri, &headers, now) {
+        Ok(who) => {
+            out.put("0").put(who.tenant_id()).put(who.deployment_id()).put(who.user_id()).put(who.email());
+            out.put(who.kid()).num(who.signed_at().unix_seconds());
+        }
+        Err(e) => {
+            out.put("1").put(e.code());
+        }
+    }
+    Ok(())
+}
+
+/// Makes the input buffer `cap` bytes long and returns where it starts.
 #[unsafe(no_mangle)]
-pub extern "C" fn vendo_input(len: u32) -> *mut u8 {
+pub extern "C" fn vendo_input(cap: u32) -> *mut u8 {
     STATE.with_borrow_mut(|s| {
         s.input.clear();
-        s.input.resize(len as usize, 0);
+        s.input.resize(usize::try_from(cap).unwrap_or(0), 0);
         s.input.as_mut_ptr()
     })
 }
@@ -164,79 +471,262 @@ pub extern "C" fn vendo_output() -> *const u8 {
 /// How long the last answer is.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_output_len() -> u32 {
-    STATE.with_borrow(|s| s.output.len() as u32)
+    STATE.with_borrow(|s| u32::try_from(s.output.len()).unwrap_or(0))
 }
 
-fn with_input(len: u32, f: impl FnOnce(&mut State, &str) -> Option<(i32, String)>) -> i32 {
+/// Runs one operation on the first `len` input bytes.
+fn run(len: u32, op: impl FnOnce(&mut State, &[u8], &mut Vec<u8>) -> Result<(), Refusal>) -> i32 {
     STATE.with_borrow_mut(|s| {
         let input = std::mem::take(&mut s.input);
-        let answer = input.get(..len as usize).and_then(|b| std::str::from_utf8(b).ok()).and_then(|t| f(s, t));
+        let mut output = std::mem::take(&mut s.output);
+        output.clear();
+        let text = input.get(..usize::try_from(len).unwrap_or(usize::MAX)).ok_or("length beyond the input");
+        let status = match text.and_then(|text| op(s, text, &mut output)) {
+            Ok(()) => OK,
+            Err(why) => {
+                output.clear();
+                output.extend_from_slice(why.as_bytes());
+                BAD_INPUT
+            }
+        };
         s.input = input;
-        let (status, out) = answer.unwrap_or((BAD_INPUT, String::from("400 bad_request")));
-        s.output = out.into_bytes();
+        s.output = output;
         status
     })
 }
 
-/// Configures the gate from the first `len` input bytes.
+/// Configures the gate (see [`configure`]); replaces any earlier one.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_configure(len: u32) -> i32 {
-    with_input(len, |s, text| {
-        s.gate = Some(configure(text)?);
-        Some((OK, String::new()))
+    run(len, |s, text, _| {
+        s.proxy = Some(configure(text)?);
+        Ok(())
     })
 }
 
-/// Step 1: the route key for the `Host` value in the input.
+/// Step 1: the route key of a host.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_route_key(len: u32) -> i32 {
-    with_input(len, |s, host| Some(route_key(s.gate.as_ref()?, host)))
+    run(len, |s, text, out| route_key(s.proxy.as_ref().ok_or("not configured")?, text, &mut Out(out)))
 }
 
-/// Step 2: admit or deny the request described in the input.
+/// Step 2: admit or deny a request.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_admit(len: u32) -> i32 {
-    with_input(len, |s, text| admit(s.gate.as_ref()?, text))
+    run(len, |s, text, out| admit(s.proxy.as_ref().ok_or("not configured")?, text, &mut Out(out)))
 }
 
-/// Step 3: the response headers in the input that may be relayed.
+/// SPEC §3 steps 1–3 alone, with the configured cookie name.
+#[unsafe(no_mangle)]
+pub extern "C" fn vendo_strip(len: u32) -> i32 {
+    run(len, |s, text, out| strip_op(s.proxy.as_ref().ok_or("not configured")?, text, &mut Out(out)))
+}
+
+/// Step 3: which response fields to drop.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_filter_response(len: u32) -> i32 {
-    with_input(len, |s, text| filter_response(s.gate.as_ref()?, text))
+    run(len, |s, text, out| filter_response(s.proxy.as_ref().ok_or("not configured")?, text, &mut Out(out)))
+}
+
+/// Verifies a bare session token with the configured ring and options.
+#[unsafe(no_mangle)]
+pub extern "C" fn vendo_verify_session(len: u32) -> i32 {
+    run(len, |s, text, out| verify_session_op(s.proxy.as_ref().ok_or("not configured")?, text, &mut Out(out)))
+}
+
+/// Configures the tool-side attestation verifier.
+#[unsafe(no_mangle)]
+pub extern "C" fn vendo_configure_verifier(len: u32) -> i32 {
+    run(len, |s, text, _| {
+        s.verifier = Some(configure_verifier(text)?);
+        Ok(())
+    })
+}
+
+/// The tool's check of a request's attestation.
+#[unsafe(no_mangle)]
+pub extern "C" fn vendo_verify_attestation(len: u32) -> i32 {
+    run(len, |s, text, out| verify_attestation(s.verifier.as_ref().ok_or("not configured")?, text, &mut Out(out)))
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use vendo_isolation::testing::{
+        TEST_ATTESTATION_KID, TEST_ATTESTATION_SECRET, TEST_SESSION_KID, TEST_SESSION_SECRET, fixture,
+        hostile_header_map,
+    };
+
     use super::*;
 
-    fn call(f: extern "C" fn(u32) -> i32, text: &str) -> (i32, String) {
+    fn hexed(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    fn call(op: extern "C" fn(u32) -> i32, fields: &[&str]) -> (i32, Vec<String>) {
+        let text = fields.join("\0");
         let ptr = vendo_input(text.len() as u32);
         STATE.with_borrow_mut(|s| {
             assert_eq!(s.input.as_ptr(), ptr as *const u8);
             s.input.copy_from_slice(text.as_bytes());
         });
-        let status = f(text.len() as u32);
-        (status, STATE.with_borrow(|s| String::from_utf8(s.output.clone()).unwrap()))
+        let status = op(text.len() as u32);
+        let out = STATE.with_borrow(|s| String::from_utf8(s.output.clone()).unwrap());
+        (status, out.split('\0').map(str::to_owned).collect())
+    }
+
+    fn configure_fixture() {
+        let (kid, key) = (TEST_SESSION_KID, hexed(TEST_SESSION_SECRET));
+        let secret = hexed(TEST_ATTESTATION_SECRET);
+        let fields = ["", "", "-", "60", "604800", "0", "1", kid, &key, TEST_ATTESTATION_KID, &secret];
+        assert_eq!(call(vendo_configure, &fields).0, OK);
+    }
+
+    /// The JavaScript side's algorithm: delete, then delete and append.
+    fn apply(input: &[(String, String)], answer: &[String]) -> Vec<(String, String)> {
+        let mut it = answer.iter();
+        let spoofed: usize = it.next().unwrap().parse().unwrap();
+        let _ = it.by_ref().take(spoofed).count();
+        let deletes: usize = it.next().unwrap().parse().unwrap();
+        let deleted: Vec<String> = it.by_ref().take(deletes).cloned().collect();
+        let sets: usize = it.next().unwrap().parse().unwrap();
+        let mut set = Vec::new();
+        for _ in 0..sets {
+            set.push((it.next().unwrap().clone(), it.next().unwrap().clone()));
+        }
+        assert!(it.next().is_none(), "trailing fields");
+        let touched = |n: &str| deleted.iter().chain(set.iter().map(|(n, _)| n)).any(|d| d.eq_ignore_ascii_case(n));
+        let mut out: Vec<(String, String)> =
+            input.iter().filter(|(n, _)| !touched(n)).map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect();
+        out.extend(set);
+        out
+    }
+
+    fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
+        v.sort_by(|a, b| a.0.cmp(&b.0)); // stable: keeps each name's value order
+        v
+    }
+
+    fn list(map: &HeaderMap) -> Vec<(String, String)> {
+        map.iter().map(|(n, v)| (n.as_str().to_owned(), String::from_utf8(v.as_bytes().to_vec()).unwrap())).collect()
     }
 
     #[test]
     fn the_abi_round_trips() {
-        let key = "42".repeat(32);
-        assert_eq!(call(vendo_configure, &format!("session k1 {key}\nattest a1 {}\n", "07".repeat(32))).0, OK);
-        assert_eq!(call(vendo_route_key, "Acme-CRM.vendo.run:443"), (OK, "acme-crm".to_owned()));
-        assert_eq!(call(vendo_route_key, "admin.vendo.run"), (DENIED, "404 reserved".to_owned()));
-        // Same statuses as the gate's denials, not a second mapping.
-        assert_eq!(call(vendo_route_key, "xn--a.vendo.run"), (DENIED, "400 invalid_label".to_owned()));
-        let request = "now 1700000000\nmethod GET\ntarget /x\nroute t_1 d_1 acme crm\nhost: acme-crm.vendo.run\nx-vendo-user-id: evil\n";
-        assert_eq!(call(vendo_admit, request), (DENIED, "401 no_session".to_owned()));
-        // A sibling tenant's page posting here: refused before the session.
-        let forged = "now 1700000000\nmethod POST\ntarget /x\nroute t_1 d_1 acme crm\nhost: acme-crm.vendo.run\nsec-fetch-site: same-site\norigin: https://evil-x.vendo.run\n";
-        assert_eq!(call(vendo_admit, forged), (DENIED, "403 cross_site_request".to_owned()));
-        let response = "content-type: text/html\nset-cookie: planted=1; Domain=vendo.run\nset-cookie: __Host-vendo_session=x; Path=/\nset-cookie: cart=1; Path=/\nx-vendo-user-id: u_2\n";
+        configure_fixture();
         assert_eq!(
-            call(vendo_filter_response, response),
-            (OK, "content-type: text/html\nset-cookie: cart=1; Path=/\n".to_owned())
+            call(vendo_route_key, &["Acme-CRM.vendo.run:443"]).1,
+            ["0", "acme-crm", "single_level", "acme-crm", ""]
         );
-        assert_eq!(call(vendo_admit, "garbage").0, BAD_INPUT);
+        assert_eq!(call(vendo_route_key, &["crm.acme.vendo.run"]).1, ["0", "crm.acme", "legacy", "crm", "acme"]);
+        assert_eq!(call(vendo_route_key, &["admin.vendo.run"]).1, ["1", "404", "reserved"]);
+        assert_eq!(call(vendo_route_key, &["xn--a.vendo.run"]).1, ["1", "400", "invalid_label"]);
+
+        let route = ["1", "t_acme", "d_acme_crm", "acme", "crm"];
+        let head = ["1700000000", "POST", "acme-crm.vendo.run", "/x", ""];
+        let forged = [&head[..], &route[..], &["host", "acme-crm.vendo.run", "sec-fetch-site", "same-site"]].concat();
+        let (status, out) = call(vendo_admit, &forged);
+        assert_eq!((status, &out[..3]), (OK, &["1", "403", "cross_site_request"].map(str::to_owned)[..]));
+        let no_route = [&head[..], &["0", "", "", "", ""], &["x-vendo-user-id", "evil"]].concat();
+        let (_, out) = call(vendo_admit, &no_route);
+        // Denied, and the forged header is among the deletes.
+        assert_eq!(out, ["1", "404", "not_found", "1", "x-vendo-user-id", "1", "x-vendo-user-id", "0"]);
+
+        let response = [
+            "",
+            "content-type",
+            "text/html",
+            "set-cookie",
+            "planted=1; Domain=vendo.run",
+            "set-cookie",
+            "__Host-vendo_session=x; Path=/",
+            "set-cookie",
+            "cart=1; Path=/",
+            "x-vendo-user-id",
+            "u_2",
+        ];
+        assert_eq!(
+            call(vendo_filter_response, &response).1,
+            ["0", "3", "1", "domain", "2", "session_name", "4", "header"]
+        );
+
+        let f = fixture().unwrap();
+        let (_, out) = call(vendo_verify_session, &["1700000000", "t_acme", "d_acme_crm", &f.token]);
+        assert_eq!(out[..5], ["0", "t_acme", "d_acme_crm", "u_alice", "alice@acme.example"]);
+        assert_eq!(
+            call(vendo_verify_session, &["1700000000", "t_other", "d_acme_crm", &f.token]).1,
+            ["1", "wrong_tenant"]
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_reason_never_a_panic() {
+        configure_fixture();
+        for (op, fields) in [
+            (vendo_admit as extern "C" fn(u32) -> i32, &["garbage"][..]),
+            (vendo_admit, &["1700000000", "GET", "h", "/", "", "1", "t", "d", "s", "s", "name-only"]),
+            (vendo_admit, &["1700000000", "G ET", "h", "/", "", "0", "", "", "", ""]),
+            (vendo_admit, &["99999999999999999999", "GET", "h", "/", "", "0", "", "", "", ""]),
+            (vendo_admit, &["1700000000", "GET", "h", "/", "", "1", "T!", "d", "s", "s"]),
+            (vendo_admit, &["1700000000", "GET", "h", "/", "", "0", "", "", "", "", "bad name", "v"]),
+            (vendo_admit, &["1700000000", "GET", "h", "/", "", "0", "", "", "", "", "a", "\r\n"]),
+            (vendo_configure, &["vendo.run", "", "-", "60", "604800", "0", "1", "k", "zz", "", ""]),
+            (vendo_configure, &["vendo.run", "not a cookie", "-", "60", "604800", "0", "0", "", ""]),
+            (vendo_configure, &["", "", "-", "60", "604800", "0", "1", "k", "00", "", ""]),
+            (vendo_configure_verifier, &["60", "5", "0"]),
+            (vendo_configure_verifier, &["60", "5", "1", "a1", "d_1", "abcd"]),
+        ] {
+            let (status, out) = call(op, fields);
+            assert_eq!(status, BAD_INPUT, "{fields:?}");
+            assert!(!out.concat().is_empty(), "a reason for {fields:?}");
+        }
+        // A refused configuration keeps the previous gate.
+        assert_eq!(call(vendo_route_key, &["acme-crm.vendo.run"]).0, OK);
+        // Lengths beyond the buffer are refused, not read.
+        vendo_input(4);
+        assert_eq!(vendo_admit(5), BAD_INPUT);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Applying the answer's changes to the request's headers gives
+        /// exactly the map the crate forwards, whatever the client sent.
+        #[test]
+        fn changes_rebuild_the_forwarded_map(hostile in hostile_header_map(), upstream in any::<bool>()) {
+            configure_fixture();
+            let f = fixture().unwrap();
+            let mut input = list(&f.request.headers);
+            input.extend(list(&hostile));
+            let mut map = HeaderMap::new();
+            for (n, v) in &input {
+                map.append(HeaderName::from_bytes(n.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            }
+            let target = f.request.uri.path_and_query().unwrap().as_str();
+            let origin = if upstream { "http://127.0.0.1:9001" } else { "" };
+            let expected = if upstream {
+                let uri: Uri = format!("{origin}{target}").parse().unwrap();
+                f.gate.admit_request_to(&f.request.method, &uri, "acme-crm.vendo.run", &mut map, Some(&f.entry), f.now)
+            } else {
+                f.gate.admit_request(&f.request.method, target, "acme-crm.vendo.run", &mut map, Some(&f.entry), f.now)
+            };
+            let route = ["1", "t_acme", "d_acme_crm", "acme", "crm"];
+            let mut fields = vec!["1700000000", "GET", "acme-crm.vendo.run", target, origin];
+            fields.extend(route);
+            fields.extend(input.iter().flat_map(|(n, v)| [n.as_str(), v.as_str()]));
+            let (status, out) = call(vendo_admit, &fields);
+            prop_assert_eq!(status, OK);
+            let skip = match &expected {
+                Ok(_) => {
+                    prop_assert_eq!(&out[0], "0");
+                    7
+                }
+                Err(denial) => {
+                    prop_assert_eq!(&out[..3], &["1".to_owned(), denial.status().as_u16().to_string(), denial.code().to_owned()][..]);
+                    3
+                }
+            };
+            prop_assert_eq!(sorted(apply(&input, &out[skip..])), sorted(list(&map)));
+        }
     }
 }

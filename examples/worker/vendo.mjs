@@ -1,0 +1,365 @@
+// vendo-isolation for Cloudflare Workers: the JavaScript API (vendo.d.ts)
+// over the crate's WebAssembly build (vendo_worker.wasm, src/lib.rs).
+//
+// Every decision is the crate's. This file only moves text in and out:
+// the fields of one call are joined with NUL, which no header name or
+// value (the Fetch standard forbids it in `Headers`), host, URL or id can
+// hold, encoded once into the module's memory, and the answer is decoded
+// once and split on NUL. Strings that do not come from `Headers` or a
+// parsed URL are checked for NUL before they are joined, so a field can
+// never shift into the next one.
+
+/** Largest encoded input accepted, in bytes (Cloudflare caps request headers at 32 KiB). */
+export const MAX_INPUT_BYTES = 256 * 1024;
+
+const SEP = "\0";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8");
+
+/** Bad configuration, arguments of the wrong type, oversized input, or a module fault. */
+export class VendoError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "VendoError";
+  }
+}
+
+function field(value, what) {
+  if (typeof value !== "string") throw new VendoError(`${what} must be a string`);
+  if (value.includes(SEP)) throw new VendoError(`${what} must not contain NUL`);
+  return value;
+}
+
+function seconds(value, what) {
+  if (!Number.isSafeInteger(value) || value < 0) throw new VendoError(`${what} must be a non-negative integer`);
+  return String(value);
+}
+
+/**
+ * One instance of the module, configured by one call. A trap (which the
+ * crate's code never causes, but memory exhaustion could) leaves the
+ * instance's state unknown, so it is discarded and the next call runs on
+ * a fresh instance configured again.
+ */
+class Module {
+  #module;
+  #configure;
+  #exports = null;
+
+  constructor(module, configureOp, configText) {
+    if (!(module instanceof WebAssembly.Module)) {
+      throw new VendoError("the first argument must be the compiled vendo_worker.wasm (a WebAssembly.Module)");
+    }
+    this.#module = module;
+    this.#configure = [configureOp, configText];
+    this.#start();
+  }
+
+  #start() {
+    this.#exports = new WebAssembly.Instance(this.#module, {}).exports;
+    const [op, text] = this.#configure;
+    const [status, answer] = this.#raw(op, text);
+    if (status !== 0) throw new VendoError(`configuration refused: ${answer}`);
+  }
+
+  #raw(op, text) {
+    if (text.length > MAX_INPUT_BYTES) throw new VendoError(`input of ${text.length} characters exceeds ${MAX_INPUT_BYTES} bytes`);
+    const ex = this.#exports;
+    const cap = text.length * 3;
+    const ptr = ex.vendo_input(cap);
+    const { read, written } = encoder.encodeInto(text, new Uint8Array(ex.memory.buffer, ptr, cap));
+    if (read !== text.length || written > MAX_INPUT_BYTES) {
+      throw new VendoError(`input exceeds ${MAX_INPUT_BYTES} bytes`);
+    }
+    const status = ex[op](written);
+    const answer = decoder.decode(new Uint8Array(ex.memory.buffer, ex.vendo_output(), ex.vendo_output_len()));
+    return [status, answer];
+  }
+
+  /** Runs `op`; returns the answer's fields, or null when the module refused the input. */
+  call(op, text) {
+    if (this.#exports === null) this.#start();
+    let status, answer;
+    try {
+      [status, answer] = this.#raw(op, text);
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) {
+        this.#exports = null;
+        throw new VendoError(`the module trapped and was reset: ${e.message}`);
+      }
+      throw e;
+    }
+    return status === 0 ? answer.split(SEP) : null;
+  }
+}
+
+/** `host` and origin-form target of a serialized URL (`Request.url`). */
+function splitUrl(url) {
+  const scheme = url.indexOf("://");
+  if (scheme > 0) {
+    const start = scheme + 3;
+    let slash = url.indexOf("/", start);
+    if (slash < 0) slash = url.length;
+    const hash = url.indexOf("#", slash);
+    const host = url.slice(start, slash);
+    if (!host.includes("@")) {
+      return [host, (hash < 0 ? url.slice(slash) : url.slice(slash, hash)) || "/"];
+    }
+  }
+  const u = new URL(url);
+  return [u.host, u.pathname + u.search];
+}
+
+/** The request's pieces: from a `Request`, or from `{method, host, target, headers}`. */
+function pieces(request) {
+  if (typeof Request !== "undefined" && request instanceof Request) {
+    const [host, target] = splitUrl(request.url);
+    return { method: request.method, host, target, headers: request.headers, list: null };
+  }
+  if (request === null || typeof request !== "object") throw new VendoError("request must be a Request or {method, host, target, headers}");
+  const { method = "GET", host, target = "/", headers = [] } = request;
+  const list = headerList(headers);
+  return { method: field(method, "method"), host: field(host, "host"), target: field(target, "target"), headers: null, list };
+}
+
+/** `[name, value]` pairs from `Headers` or an iterable of pairs, checked for NUL. */
+function headerList(headers) {
+  const out = [];
+  for (const pair of headers) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new VendoError("headers must be [name, value] pairs");
+    out.push([field(pair[0], "header name"), field(pair[1], "header value")]);
+  }
+  return out;
+}
+
+function appendHeaders(text, p) {
+  if (p.headers !== null) {
+    for (const [name, value] of p.headers) text += SEP + name + SEP + value;
+  } else {
+    for (const [name, value] of p.list) text += SEP + name + SEP + value;
+  }
+  return text;
+}
+
+function entryFields(entry) {
+  if (entry === null || entry === undefined) return "0\0\0\0\0";
+  if (typeof entry !== "object") throw new VendoError("entry must be an object or null");
+  return [
+    "1",
+    field(entry.tenant_id, "entry.tenant_id"),
+    field(entry.deployment_id, "entry.deployment_id"),
+    field(entry.tenant_slug, "entry.tenant_slug"),
+    field(entry.deployment_slug, "entry.deployment_slug"),
+  ].join(SEP);
+}
+
+/** Reads `count, items…` from `fields` at `i`; returns [items, next index]. */
+function counted(fields, i, width = 1) {
+  const n = Number(fields[i]) * width;
+  return [fields.slice(i + 1, i + 1 + n), i + 1 + n];
+}
+
+/** The changes of an answer at `i`: spoofed spellings, names to delete, pairs to set. */
+function readChanges(fields, i) {
+  const [spoofed, j] = counted(fields, i);
+  const [deletes, k] = counted(fields, j);
+  const [flat] = counted(fields, k, 2);
+  const set = [];
+  for (let x = 0; x < flat.length; x += 2) set.push([flat[x], flat[x + 1]]);
+  return { spoofed, changes: { delete: deletes, set } };
+}
+
+/** Applies changes to a copy of the request's headers, as a Worker forwards them. */
+function applyChanges(p, changes) {
+  const touched = new Set(changes.delete);
+  for (const [name] of changes.set) touched.add(name);
+  if (p.headers !== null) {
+    const out = new Headers(p.headers);
+    for (const name of touched) out.delete(name);
+    for (const [name, value] of changes.set) out.append(name, value);
+    return out;
+  }
+  const out = p.list.filter(([name]) => !touched.has(name.toLowerCase())).map(([n, v]) => [n.toLowerCase(), v]);
+  for (const pair of changes.set) out.push(pair);
+  return out;
+}
+
+/** Lazily materialised forwarded headers: a Worker that only needs the changes never copies. */
+class Forwarded {
+  #pieces;
+  #headers = null;
+  constructor(p, changes) {
+    this.#pieces = p;
+    this.changes = changes;
+  }
+  get headers() {
+    if (this.#headers === null) this.#headers = applyChanges(this.#pieces, this.changes);
+    return this.#headers;
+  }
+}
+
+function configText(config) {
+  if (config === null || typeof config !== "object") throw new VendoError("config must be an object");
+  const {
+    apex = "",
+    session_cookie = "",
+    reserved,
+    leeway_secs = 60,
+    max_lifetime_secs = 604800,
+    reissue_within_secs = 0,
+    session_keys,
+    attestation,
+  } = config;
+  if (!Array.isArray(session_keys) || session_keys.length === 0) throw new VendoError("session_keys must be a non-empty array");
+  const parts = [field(apex, "apex"), field(session_cookie, "session_cookie")];
+  if (reserved === undefined) parts.push("-");
+  else {
+    if (!Array.isArray(reserved)) throw new VendoError("reserved must be an array of labels");
+    parts.push(String(reserved.length), ...reserved.map((r) => field(r, "reserved label")));
+  }
+  parts.push(seconds(leeway_secs, "leeway_secs"), seconds(max_lifetime_secs, "max_lifetime_secs"));
+  parts.push(seconds(reissue_within_secs, "reissue_within_secs"), String(session_keys.length));
+  for (const k of session_keys) {
+    if (k === null || typeof k !== "object") throw new VendoError("each session key must be {kid, key}");
+    parts.push(field(k.kid, "session key kid"), field(k.key, "session key (hex)"));
+  }
+  if (attestation === undefined || attestation === null) parts.push("", "");
+  else parts.push(field(attestation.kid, "attestation.kid"), field(attestation.secret, "attestation.secret (hex)"));
+  return parts.join(SEP);
+}
+
+const BAD_REQUEST = Object.freeze({ ok: false, status: 400, code: "bad_request" });
+
+export class Vendo {
+  #wasm;
+  #cookie;
+
+  constructor(module, config) {
+    this.#wasm = new Module(module, "vendo_configure", configText(config));
+    this.#cookie = config.session_cookie || "__Host-vendo_session";
+  }
+
+  /** The session cookie's name this gate reads and protects. */
+  get sessionCookie() {
+    return this.#cookie;
+  }
+
+  /** Step 1: the route key, from a `Request`'s URL host or a host string. */
+  routeKey(requestOrHost) {
+    const host = typeof requestOrHost === "string" ? field(requestOrHost, "host") : pieces(requestOrHost).host;
+    const f = this.#wasm.call("vendo_route_key", host);
+    if (f === null) return BAD_REQUEST;
+    if (f[0] !== "0") return { ok: false, status: Number(f[1]), code: f[2] };
+    const key = { ok: true, key: f[1], form: f[2] };
+    if (f[2] === "single_level") key.label = f[3];
+    else {
+      key.deployment = f[3];
+      key.tenant = f[4];
+    }
+    return key;
+  }
+
+  /** Step 2: admit or deny; see vendo.d.ts. */
+  admit(request, entry, nowSeconds, options = undefined) {
+    const p = pieces(request);
+    const upstream = options?.upstream === undefined ? "" : field(options.upstream, "options.upstream");
+    let text = seconds(nowSeconds, "nowSeconds") + SEP + p.method + SEP + p.host + SEP + p.target + SEP + upstream;
+    text = appendHeaders(text + SEP + entryFields(entry), p);
+    const f = this.#wasm.call("vendo_admit", text);
+    // Input the module cannot take forwards nothing, not even stripped headers.
+    if (f === null) return { ...BAD_REQUEST, headers: p.headers !== null ? new Headers() : [] };
+    if (f[0] !== "0") {
+      const { spoofed, changes } = readChanges(f, 3);
+      const denial = new Forwarded(p, changes);
+      return { ok: false, status: Number(f[1]), code: f[2], spoofed, get headers() { return denial.headers; } };
+    }
+    const { spoofed, changes } = readChanges(f, 7);
+    const forwarded = new Forwarded(p, changes);
+    return {
+      ok: true,
+      session: { tenant_id: f[1], deployment_id: f[2], user_id: f[3], email: f[4] },
+      reissue: f[5] || null,
+      setCookie: f[6] || null,
+      spoofed,
+      changes,
+      get headers() {
+        return forwarded.headers;
+      },
+    };
+  }
+
+  /** SPEC §3 steps 1–3 alone: the headers without the namespace and the session cookie. */
+  strip(headers) {
+    const p = headers instanceof Headers ? { headers, list: null } : { headers: null, list: headerList(headers) };
+    const f = this.#wasm.call("vendo_strip", appendHeaders("", p));
+    if (f === null) return null;
+    const { spoofed, changes } = readChanges(f, 1);
+    return { headers: applyChanges(p, changes), spoofed, changes };
+  }
+
+  /** Step 3 (SPEC §3.3): the tool's response headers that may reach the browser. */
+  filterResponse(headers) {
+    const list = headers instanceof Headers ? [...headers] : headerList(headers);
+    const f = this.#wasm.call("vendo_filter_response", list.map(([n, v]) => SEP + n + SEP + v).join(""));
+    if (f === null) throw new VendoError("response headers the module cannot take");
+    const dropped = new Map();
+    for (let i = 2; i + 1 < f.length; i += 2) dropped.set(Number(f[i]), f[i + 1]);
+    const kept = list.filter((_, i) => !dropped.has(i));
+    const removed = [];
+    let tampering = false;
+    for (const [i, reason] of dropped) {
+      const name = list[i][0].toLowerCase();
+      removed.push(`${name}: ${reason}`);
+      tampering ||= reason === "session_name" || (reason === "header" && name !== "set-cookie2");
+    }
+    return { headers: headers instanceof Headers ? new Headers(kept) : kept, removed, tampering };
+  }
+
+  /** Verifies a bare session token for a tenant and deployment (SPEC §4). */
+  verifySession(token, tenantId, deploymentId, nowSeconds) {
+    const text = [seconds(nowSeconds, "nowSeconds"), field(tenantId, "tenantId"), field(deploymentId, "deploymentId"), field(token, "token")];
+    const f = this.#wasm.call("vendo_verify_session", text.join(SEP));
+    if (f === null) return { ok: false, code: "malformed" };
+    if (f[0] !== "0") return { ok: false, code: f[1] };
+    return {
+      ok: true,
+      session: { tenant_id: f[1], deployment_id: f[2], user_id: f[3], email: f[4], iat: Number(f[5]), exp: Number(f[6]) },
+      reissue: f[7] || null,
+    };
+  }
+}
+
+/** The tool's side (SPEC §3.1): was this request sent by the proxy? */
+export class AttestationVerifier {
+  #wasm;
+
+  constructor(module, keys, options = {}) {
+    if (!Array.isArray(keys) || keys.length === 0) throw new VendoError("keys must be a non-empty array");
+    const parts = [seconds(options.maxAgeSecs ?? 60, "maxAgeSecs"), seconds(options.skewSecs ?? 5, "skewSecs"), String(keys.length)];
+    for (const k of keys) {
+      if (k === null || typeof k !== "object") throw new VendoError("each key must be {kid, deployment_id, key}");
+      parts.push(field(k.kid, "kid"), field(k.deployment_id, "deployment_id"), field(k.key, "key (hex)"));
+    }
+    this.#wasm = new Module(module, "vendo_configure_verifier", parts.join(SEP));
+  }
+
+  verify(request, nowSeconds) {
+    let method, url, p;
+    if (typeof Request !== "undefined" && request instanceof Request) {
+      [method, url, p] = [request.method, request.url, { headers: request.headers, list: null }];
+    } else {
+      if (request === null || typeof request !== "object") throw new VendoError("request must be a Request or {method, url, headers}");
+      [method, url, p] = [field(request.method ?? "GET", "method"), field(request.url, "url"), { headers: null, list: headerList(request.headers ?? []) }];
+    }
+    const text = appendHeaders(seconds(nowSeconds, "nowSeconds") + SEP + method + SEP + url, p);
+    const f = this.#wasm.call("vendo_verify_attestation", text);
+    if (f === null) return { ok: false, code: "malformed" };
+    if (f[0] !== "0") return { ok: false, code: f[1] };
+    return {
+      ok: true,
+      identity: { tenant_id: f[1], deployment_id: f[2], user_id: f[3], email: f[4] },
+      kid: f[5],
+      signedAt: Number(f[6]),
+    };
+  }
+}
