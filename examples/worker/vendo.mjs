@@ -30,9 +30,14 @@ function field(value, what) {
   return value;
 }
 
+const U64_MAX = 18446744073709551615n;
+
 function seconds(value, what) {
-  if (!Number.isSafeInteger(value) || value < 0) throw new VendoError(`${what} must be a non-negative integer`);
-  return String(value);
+  if (!Number.isInteger(value) || value < 0) throw new VendoError(`${what} must be a non-negative integer`);
+  if (Number.isSafeInteger(value)) return String(value);
+  // Beyond 2^53 a Number is approximate; the crate takes u64 and saturates.
+  const big = BigInt(value);
+  return String(big > U64_MAX ? U64_MAX : big);
 }
 
 /**
@@ -124,6 +129,9 @@ function pieces(request) {
 
 /** `[name, value]` pairs from `Headers` or an iterable of pairs, checked for NUL. */
 function headerList(headers) {
+  if (headers === null || typeof headers !== "object" || typeof headers[Symbol.iterator] !== "function") {
+    throw new VendoError("headers must be Headers or [name, value] pairs");
+  }
   const out = [];
   for (const pair of headers) {
     if (!Array.isArray(pair) || pair.length !== 2) throw new VendoError("headers must be [name, value] pairs");
@@ -246,7 +254,12 @@ export class Vendo {
 
   /** Step 1: the route key, from a `Request`'s URL host or a host string. */
   routeKey(requestOrHost) {
-    const host = typeof requestOrHost === "string" ? field(requestOrHost, "host") : pieces(requestOrHost).host;
+    let host;
+    if (typeof requestOrHost === "string") {
+      // No host holds NUL; the crate would refuse it as it refuses any byte outside a hostname.
+      if (requestOrHost.includes(SEP)) return { ok: false, status: 400, code: "invalid_host" };
+      host = requestOrHost;
+    } else host = pieces(requestOrHost).host;
     const f = this.#wasm.call("vendo_route_key", host);
     if (f === null) return BAD_REQUEST;
     if (f[0] !== "0") return { ok: false, status: Number(f[1]), code: f[2] };
@@ -305,6 +318,7 @@ export class Vendo {
     const dropped = new Map();
     for (let i = 2; i + 1 < f.length; i += 2) dropped.set(Number(f[i]), f[i + 1]);
     const kept = list.filter((_, i) => !dropped.has(i));
+    if (!(headers instanceof Headers)) for (const pair of kept) pair[0] = pair[0].toLowerCase();
     const removed = [];
     let tampering = false;
     for (const [i, reason] of dropped) {
@@ -317,9 +331,12 @@ export class Vendo {
 
   /** Verifies a bare session token for a tenant and deployment (SPEC §4). */
   verifySession(token, tenantId, deploymentId, nowSeconds) {
-    const text = [seconds(nowSeconds, "nowSeconds"), field(tenantId, "tenantId"), field(deploymentId, "deploymentId"), field(token, "token")];
+    if (typeof token !== "string") throw new VendoError("token must be a string");
+    // A token is the client's: anything that is not one is `malformed`, never an exception.
+    if (token.includes(SEP)) return { ok: false, code: "malformed" };
+    const text = [seconds(nowSeconds, "nowSeconds"), field(tenantId, "tenantId"), field(deploymentId, "deploymentId"), token];
     const f = this.#wasm.call("vendo_verify_session", text.join(SEP));
-    if (f === null) return { ok: false, code: "malformed" };
+    if (f === null) throw new VendoError("tenantId, deploymentId or nowSeconds is not valid");
     if (f[0] !== "0") return { ok: false, code: f[1] };
     return {
       ok: true,
