@@ -123,7 +123,7 @@ impl<'r> AttestedIdentity<'r> {
 ///
 /// Holds the deployment's keys (more than one while the platform rotates
 /// its secret), the accepted age (default 60 s) and clock skew (default
-/// 5 s). A request is accepted when `now - skew <= signed_at` and
+/// 5 s). A request is accepted when `signed_at <= now + skew` and
 /// `signed_at + max_age + skew >= now`.
 ///
 /// ```
