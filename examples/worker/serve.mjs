@@ -12,8 +12,10 @@
 //    "routes":{"acme-crm":{"tenant_id":"t_1","deployment_id":"d_1","tenant_slug":"acme",
 //              "deployment_slug":"crm","upstream":"http://127.0.0.1:9001"}}}
 //
-// `attestation` may be omitted; `port` picks the port (default: any free
-// one); `now` (unix seconds) fixes the Worker's clock, for test vectors.
+// `attestation` may be omitted; so may the other fields of vendo.d.ts's
+// VendoConfig (`reserved`, `leeway_secs`, `max_lifetime_secs`,
+// `reissue_within_secs`). `port` picks the port (default: any free one);
+// `now` (unix seconds) fixes the Worker's clock, for test vectors.
 // The routes are written into the Worker's KV namespace `ROUTES` before it
 // serves. While it serves, JSON lines on stdin change them, one answer
 // line each on stdout:
@@ -52,12 +54,10 @@ if (!existsSync(wasmPath)) {
 }
 const wasmBytes = readFileSync(wasmPath);
 
-const vendoConfig = {
-  apex: config.apex,
-  session_cookie: config.session_cookie,
-  session_keys: config.session_keys,
-  attestation: config.attestation,
-};
+const vendoConfig = {};
+for (const name of ["apex", "session_cookie", "session_keys", "attestation", "reserved", "leeway_secs", "max_lifetime_secs", "reissue_within_secs"]) {
+  if (config[name] !== undefined) vendoConfig[name] = config[name];
+}
 // Refuse a bad configuration here, with the crate's reason, rather than on
 // the first request.
 let local;

@@ -26,6 +26,14 @@ export interface VendoConfig {
   session_keys: SessionKeyConfig[];
   /** The platform's attestation secret; omit to forward without attestation. */
   attestation?: { kid: string; secret: string };
+  /** Replaces the reserved single-level labels (SPEC §2 step 8). */
+  reserved?: string[];
+  /** Clock leeway for session times, seconds. Default 60. */
+  leeway_secs?: number;
+  /** Longest session lifetime accepted, seconds. Default 604800. */
+  max_lifetime_secs?: number;
+  /** Re-issue a session with less than this left, seconds. Default 0 (never for age). */
+  reissue_within_secs?: number;
 }
 
 /** What the routing store holds under a route key (SPEC §2). */
@@ -56,6 +64,14 @@ export interface Admitted {
    * the upstream's authority when an upstream was given.
    */
   headers: Headers;
+  /**
+   * With `options.upstream`: the URL to fetch, the upstream's origin and
+   * the request's target byte for byte, which is what the attestation
+   * covers. Null without an upstream.
+   */
+  upstreamUrl: string | null;
+  /** The changes the crate made, for a caller that applies them to its own copy. */
+  changes: { delete: string[]; set: [string, string][] };
   /** The verified identity the headers carry. */
   session: { tenant_id: string; deployment_id: string; user_id: string; email: string };
   /** Non-null when the session should be replaced now. */

@@ -290,6 +290,9 @@ export class Vendo {
     const forwarded = new Forwarded(p, changes);
     return {
       ok: true,
+      // Exactly what the attestation covers: fetch this, not a URL rebuilt
+      // from `URL.pathname + URL.search`, which drops a bare `?`.
+      upstreamUrl: upstream === "" ? null : upstream.replace(/\/+$/, "") + p.target,
       session: { tenant_id: f[1], deployment_id: f[2], user_id: f[3], email: f[4] },
       reissue: f[5] || null,
       setCookie: f[6] || null,

@@ -72,10 +72,9 @@ export default {
     if (admitted.spoofed?.length) console.warn(`vendo: spoofed ${admitted.spoofed.join(", ")} on ${key.key}`);
     if (!admitted.ok) return plain(admitted.status, admitted.code);
 
-    const url = new URL(request.url);
     let upstream;
     try {
-      upstream = await fetch(route.upstream + url.pathname + url.search, {
+      upstream = await fetch(admitted.upstreamUrl, {
         method: request.method,
         headers: admitted.headers,
         body: request.body,
