@@ -18,12 +18,12 @@ use std::fmt;
 
 use http::request::Parts;
 use http::uri::{Authority, PathAndQuery};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 
 use crate::attestation::{AttestationSecret, AttestationSigner};
 use crate::headers::{
-    CrossSiteRequest, InjectError, ResponseReport, StripReport, Stripped, check_request_site, filter_response, strip,
-    strip_request,
+    CrossSiteRequest, InjectError, ResponseReport, SEC_FETCH_DEST, SEC_FETCH_MODE, SEC_FETCH_SITE, StripReport,
+    Stripped, check_request_site, filter_response, is_managed_name, strip, strip_request,
 };
 use crate::hosts::authority::{AuthorityError, request_authority};
 use crate::hosts::{HostError, HostPolicy, RouteEntry, RouteKey};
@@ -497,6 +497,32 @@ impl Gate {
         }
         let signer = self.attestation.as_ref().map(|s| s.signer(now));
         finish(decision, strip(headers, cookie).with_target(method, upstream), signer.as_ref())
+    }
+
+    /// Whether the gate reads or changes request headers of this name:
+    /// the `x-vendo-` namespace in any spelling, `Host`, `Cookie`,
+    /// `Connection`, `Origin` and the Fetch Metadata headers
+    /// `Sec-Fetch-Site`, `Sec-Fetch-Mode` and `Sec-Fetch-Dest` (ASCII case
+    /// aside).
+    ///
+    /// Every admit decides on these alone and changes only these, so a
+    /// caller that must copy a request's headers into a [`HeaderMap`] (a
+    /// Worker holding a JavaScript `Headers`) can copy just these, admit,
+    /// and forward every other header as it came: the decision, the
+    /// attestation and the changes are the same as for the whole map
+    /// (`tests/gate_users.rs` holds the gate to it).
+    ///
+    /// ```
+    /// use vendo_isolation::Gate;
+    /// assert!(Gate::reads_header(b"Cookie") && Gate::reads_header(b"X_Vendo_User_Id"));
+    /// assert!(!Gate::reads_header(b"user-agent") && !Gate::reads_header(b"sec-fetch-user"));
+    /// ```
+    pub fn reads_header(name: &[u8]) -> bool {
+        use http::header::{CONNECTION, COOKIE, HOST, ORIGIN};
+        static READ: [HeaderName; 7] =
+            [HOST, COOKIE, CONNECTION, ORIGIN, SEC_FETCH_SITE, SEC_FETCH_MODE, SEC_FETCH_DEST];
+        let read = |r: &HeaderName| r.as_str().len() == name.len() && r.as_str().as_bytes().eq_ignore_ascii_case(name);
+        READ.iter().any(read) || is_managed_name(name)
     }
 
     /// Step 1 from a bare host string (a Worker's URL host): the route key

@@ -243,3 +243,62 @@ fn a_proxy_reissues_through_the_gate_for_both_reasons() {
     let admitted = admit(&gate, &format!("sid={}", token(&ring(), NOW - 3000, NOW + 300)));
     assert_eq!(gate.reissue(&admitted, now()).unwrap_err().code(), "invalid_cookie_name");
 }
+
+/// `m` restricted to the names `keep` accepts, sorted by name with each
+/// name's values in their order (the order across names means nothing).
+fn restricted(m: &HeaderMap, keep: impl Fn(&[u8]) -> bool) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = m
+        .iter()
+        .filter(|(n, _)| keep(n.as_str().as_bytes()))
+        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A caller may copy only the headers `Gate::reads_header` names into
+    /// the map it admits: the decision and the changes are those of the
+    /// whole map, and every other header is left exactly as it came.
+    #[test]
+    fn admitting_only_the_headers_the_gate_reads_changes_nothing(
+        hostile in vendo_isolation::testing::hostile_header_map(),
+        site in proptest::sample::select(vec!["same-origin", "same-site", "cross-site", "none"]),
+        origin in proptest::option::of(proptest::sample::select(vec!["https://acme-crm.vendo.run", "https://evil-x.vendo.run", "null"])),
+        post in proptest::bool::ANY,
+        upstream in proptest::bool::ANY,
+    ) {
+        let f = vendo_isolation::testing::fixture().unwrap();
+        let mut full = f.request.headers.clone();
+        full.insert("sec-fetch-site", HeaderValue::from_static(site));
+        if let Some(origin) = origin {
+            full.append("origin", HeaderValue::from_static(origin));
+        }
+        full.append("sec-fetch-user", HeaderValue::from_static("?1"));
+        for (n, v) in &hostile {
+            full.append(n.clone(), v.clone());
+        }
+        let mut part = HeaderMap::new();
+        for (n, v) in &full {
+            if Gate::reads_header(n.as_str().as_bytes()) {
+                part.append(n.clone(), v.clone());
+            }
+        }
+        let before = full.clone();
+        let method = if post { Method::POST } else { Method::GET };
+        let host = "acme-crm.vendo.run";
+        let uri: Uri = "http://127.0.0.1:9001/inbox?page=1".parse().unwrap();
+        let admit = |m: &mut HeaderMap| match upstream {
+            true => f.gate.admit_request_to(&method, &uri, host, m, Some(&f.entry), f.now),
+            false => f.gate.admit_request(&method, "/inbox?page=1", host, m, Some(&f.entry), f.now),
+        }
+        .map(|a| a.session().user_id().to_owned())
+        .map_err(|d| d.code());
+        proptest::prop_assert_eq!(admit(&mut full), admit(&mut part));
+        proptest::prop_assert_eq!(restricted(&full, Gate::reads_header), restricted(&part, |_| true));
+        let others = |n: &[u8]| !Gate::reads_header(n);
+        proptest::prop_assert_eq!(restricted(&full, others), restricted(&before, others));
+    }
+}

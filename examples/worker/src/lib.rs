@@ -67,19 +67,35 @@ thread_local! {
 /// Why an input was refused; becomes the answer of status 2.
 type Refusal = &'static str;
 
-/// The NUL-separated fields of an input.
-struct Fields<'a>(std::slice::Split<'a, u8, fn(&u8) -> bool>);
+/// The NUL-separated fields of an input, found with `memchr`.
+#[derive(Clone)]
+struct Fields<'a>(Option<&'a [u8]>);
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.0?;
+        match memchr::memchr(SEP, rest) {
+            Some(at) => {
+                self.0 = rest.get(at + 1..);
+                rest.get(..at)
+            }
+            None => {
+                self.0 = None;
+                Some(rest)
+            }
+        }
+    }
+}
 
 impl<'a> Fields<'a> {
     fn new(text: &'a [u8]) -> Self {
-        fn is_sep(b: &u8) -> bool {
-            *b == SEP
-        }
-        Fields(text.split(is_sep as fn(&u8) -> bool))
+        Fields(Some(text))
     }
 
     fn bytes(&mut self) -> Result<&'a [u8], Refusal> {
-        self.0.next().ok_or("missing field")
+        self.next().ok_or("missing field")
     }
 
     fn str(&mut self) -> Result<&'a str, Refusal> {
@@ -90,15 +106,25 @@ impl<'a> Fields<'a> {
         self.str()?.parse().map_err(|_| "not a decimal integer")
     }
 
-    fn count(&mut self) -> Result<usize, Refusal> {
+    fn number(&mut self) -> Result<usize, Refusal> {
         self.str()?.parse().map_err(|_| "not a count")
     }
 
-    /// The remaining fields as `name, value` pairs, appended to a map.
+    /// The remaining fields as `name, value` pairs, appended to a map:
+    /// only those [`Gate::reads_header`] names, since the gate decides on
+    /// and changes no other, and the Worker forwards the rest as they came.
+    /// Building the map is most of an admit's cost in the module.
     fn header_map(self) -> Result<HeaderMap, Refusal> {
         let mut map = HeaderMap::new();
         for (name, value) in self.pairs() {
             let value = value.ok_or("header name without a value")?;
+            if !Gate::reads_header(name) {
+                // Checked as `http` would, without building it.
+                if !is_header_name(name) || !is_header_value(value) {
+                    return Err("invalid header");
+                }
+                continue;
+            }
             let name = HeaderName::from_bytes(name).map_err(|_| "invalid header name")?;
             let value = HeaderValue::from_bytes(value).map_err(|_| "invalid header value")?;
             map.try_append(name, value).map_err(|_| "too many headers")?;
@@ -107,12 +133,24 @@ impl<'a> Fields<'a> {
     }
 
     fn pairs(self) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> {
-        let mut rest = self.0;
+        let mut rest = self;
         std::iter::from_fn(move || {
             let name = rest.next()?;
             Some((name, rest.next()))
         })
     }
+}
+
+/// What `HeaderName::from_bytes` accepts: one or more RFC 9110 `tchar`.
+fn is_header_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= usize::from(u16::MAX)
+        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// What `HeaderValue::from_bytes` accepts: no control byte but tab.
+fn is_header_value(value: &[u8]) -> bool {
+    value.iter().all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
 }
 
 /// The answer being written: fields separated by NUL.
@@ -183,7 +221,7 @@ fn configure(text: &[u8]) -> Result<Proxy, Refusal> {
         .with_leeway_secs(f.u64()?)
         .with_max_lifetime_secs(f.u64()?)
         .with_reissue_within_secs(f.u64()?);
-    let n = f.count()?;
+    let n = f.number()?;
     let mut keys = Vec::new();
     for _ in 0..n {
         let kid = f.str()?;
@@ -259,7 +297,7 @@ fn admit(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
     let target = f.str()?;
     let upstream = f.str()?;
     let entry = route_entry(&mut f)?;
-    let input = Fields(f.0.clone());
+    let input = f.clone();
     let mut headers = f.header_map()?;
     let gate = &proxy.gate;
     let result = if upstream.is_empty() {
@@ -303,7 +341,7 @@ fn admit(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
 fn strip_op(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
     let mut f = Fields::new(text);
     f.bytes()?;
-    let input = Fields(f.0.clone());
+    let input = f.clone();
     let mut headers = f.header_map()?;
     let report = strip(&mut headers, proxy.gate.session_cookie().as_str()).into_report();
     out.put("0");
@@ -333,7 +371,8 @@ fn changes(input: Fields<'_>, headers: &HeaderMap, report: &StripReport, with_ho
     let identity = IDENTITY_HEADERS;
     let candidates =
         fixed.iter().take(if with_host { 4 } else { 3 }).chain(identity.iter()).chain(report.removed_headers().iter());
-    let pairs: Vec<(&[u8], &[u8])> = input.pairs().map(|(n, v)| (n, v.unwrap_or_default())).collect();
+    let pairs: Vec<(&[u8], &[u8])> =
+        input.pairs().filter(|(n, _)| Gate::reads_header(n)).map(|(n, v)| (n, v.unwrap_or_default())).collect();
     let mut deletes: Vec<&HeaderName> = Vec::new();
     let mut sets: Vec<&HeaderName> = Vec::new();
     for name in candidates {
@@ -418,7 +457,7 @@ fn configure_verifier(text: &[u8]) -> Result<AttestationVerifier, Refusal> {
     let mut f = Fields::new(text);
     let max_age = u32::try_from(f.u64()?).map_err(|_| "max age out of range")?;
     let skew = u32::try_from(f.u64()?).map_err(|_| "skew out of range")?;
-    let n = f.count()?;
+    let n = f.number()?;
     let mut verifier: Option<AttestationVerifier> = None;
     for _ in 0..n {
         let kid = f.str()?;
@@ -685,6 +724,23 @@ mod tests {
         // Lengths beyond the buffer are refused, not read.
         vendo_input(4);
         assert_eq!(vendo_admit(5), BAD_INPUT);
+    }
+
+    #[test]
+    fn the_header_syntax_checks_agree_with_http() {
+        for a in 0..=255u8 {
+            for b in [b'a', b'-', b' ', 0x80, 0] {
+                let bytes = [a, b];
+                assert_eq!(is_header_name(&bytes), HeaderName::from_bytes(&bytes).is_ok(), "{bytes:?}");
+                assert_eq!(is_header_value(&bytes), HeaderValue::from_bytes(&bytes).is_ok(), "{bytes:?}");
+            }
+        }
+        assert_eq!(is_header_name(b""), HeaderName::from_bytes(b"").is_ok());
+        assert_eq!(is_header_value(b""), HeaderValue::from_bytes(b"").is_ok());
+        for len in [65_535, 65_536, 70_000] {
+            let long = vec![b'a'; len];
+            assert_eq!(is_header_name(&long), HeaderName::from_bytes(&long).is_ok(), "{len}");
+        }
     }
 
     proptest! {
