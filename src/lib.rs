@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 // One module per boundary (see "The crate's modules" in the README).
+pub mod api_keys; // vk1_ deployment API keys for the provider proxies
 pub mod attestation; // the proxy's signature over a forwarded request, and its check
 pub mod credits; // money, rates, reservations
 pub mod headers; // the x-vendo-* namespace, the Cookie parser, the site rule, the response filter
