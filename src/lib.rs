@@ -5,6 +5,7 @@
 // One module per boundary (see "The crate's modules" in the README).
 pub mod api_keys; // vk1_ deployment API keys for the provider proxies
 pub mod attestation; // the proxy's signature over a forwarded request, and its check
+pub mod credentials; // sealed connection credentials
 pub mod credits; // money, rates, reservations
 pub mod headers; // the x-vendo-* namespace, the Cookie parser, the site rule, the response filter
 pub mod hosts; // route keys, hostnames, assignment, the request authority

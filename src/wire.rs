@@ -88,14 +88,20 @@ pub(crate) const B64U: GeneralPurpose = GeneralPurpose::new(
 /// `field(x) = u32be(len(x)) x` (SPEC §3.1), with `x` given in pieces that
 /// are concatenated.
 pub(crate) fn field(mac: &mut impl Mac, parts: &[&[u8]]) {
+    field_with(parts, |bytes| mac.update(bytes));
+}
+
+/// [`field`] into any sink: a MAC, or the associated data of a sealed
+/// credential (SPEC §8).
+pub(crate) fn field_with(parts: &[&[u8]], mut put: impl FnMut(&[u8])) {
     let len = parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()));
     // INVARIANT: every field is a header value, URI part or id, far below
     // 4 GiB (`http` caps a URI at 64 KiB); saturating keeps a longer one
     // unequal to any honest encoding rather than wrapping.
     let len = u32::try_from(len).unwrap_or(u32::MAX);
-    mac.update(&len.to_be_bytes());
+    put(&len.to_be_bytes());
     for p in parts {
-        mac.update(p);
+        put(p);
     }
 }
 
