@@ -104,3 +104,46 @@ fn runner_survives_garbage() {
     assert_eq!(codes, ["bad_request", "bad_request", "bad_request", "bad_request", "a-b"]);
     assert_eq!(answers[1]["id"], 7);
 }
+
+#[test]
+fn provider_ops_answer_the_spec_worked_examples() {
+    let hex = |bytes: std::ops::Range<u8>| bytes.map(|b| format!("{b:02x}")).collect::<String>();
+    let (random, pepper, master) = (hex(0..42), hex(100..132), hex(0..32));
+    let key = "vk1_aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dypsaijcemsckjrhfau7ce25v4";
+    let verifier = "8c3996b174c21d007338d24434bd2ab5d9d5791c1567d4f65c7d48a2429bf706";
+    let sealed = "v1.m1.AAAAAAAAAAAAAAAAxnIdISdINLwSPesCSUi6aoqVymdRKvzWsqIj";
+    let record = |id: &str| serde_json::json!({"key_id": id, "tenant_id": "t_1", "deployment_id": "d_1", "verifier": verifier, "expires_at": null, "revoked_at": null});
+    let api = |id: &str, headers: Value, record: Value| serde_json::json!({"id": id, "op": "api_key", "headers": headers, "pepper": pepper, "now": 1_700_000_000u64, "record": record});
+    let unseal = |id: &str, tenant: &str| serde_json::json!({"id": id, "op": "unseal", "sealed": sealed, "masters": {"m1": master}, "tenant_id": tenant, "connection_id": "c_1", "provider": "openai"});
+    let requests = [
+        serde_json::json!({"id": "m1", "op": "mint_api_key", "random": random, "pepper": pepper}),
+        api("k1", serde_json::json!([["authorization", format!("Bearer {key}")]]), record("aaaqeayeaudaocaj")),
+        api("k2", serde_json::json!([["x-api-key", key]]), Value::Null),
+        api("k3", serde_json::json!([["x-api-key", key]]), record("baaqeayeaudaocaj")),
+        api(
+            "k4",
+            serde_json::json!([["x-api-key", key], ["authorization", format!("Bearer {key}")]]),
+            record("aaaqeayeaudaocaj"),
+        ),
+        api("k5", serde_json::json!([]), Value::Null),
+        serde_json::json!({"id": "k6", "op": "api_key", "headers": [], "pepper": "00", "now": 1, "record": null}),
+        serde_json::json!({"id": "c1", "op": "seal", "credential": "sk-test-123", "kid": "m1", "master": master, "nonce": "000000000000000000000000", "tenant_id": "t_1", "connection_id": "c_1", "provider": "openai"}),
+        unseal("c2", "t_1"),
+        unseal("c3", "t_2"),
+    ];
+    let input: String = requests.iter().map(|r| format!("{r}\n")).collect();
+    let answers = run(&input);
+    let expected = [
+        serde_json::json!({"id": "m1", "ok": {"api_key": key, "key_id": "aaaqeayeaudaocaj", "verifier": verifier}}),
+        serde_json::json!({"id": "k1", "ok": {"key_id": "aaaqeayeaudaocaj", "tenant_id": "t_1", "deployment_id": "d_1"}}),
+        serde_json::json!({"id": "k2", "error": "unknown_api_key"}),
+        serde_json::json!({"id": "k3", "error": "unknown_api_key"}),
+        serde_json::json!({"id": "k4", "error": "duplicate_api_key"}),
+        serde_json::json!({"id": "k5", "error": "no_api_key"}),
+        serde_json::json!({"id": "k6", "error": "bad_request"}),
+        serde_json::json!({"id": "c1", "ok": {"sealed": sealed}}),
+        serde_json::json!({"id": "c2", "ok": {"credential": "sk-test-123"}}),
+        serde_json::json!({"id": "c3", "error": "credential_unreadable"}),
+    ];
+    assert_eq!(answers, expected);
+}

@@ -19,6 +19,7 @@
 mod common;
 mod forward;
 mod hosts;
+mod provider;
 mod response;
 mod schema;
 mod session;
@@ -46,6 +47,10 @@ pub fn answer(line: &str) -> Value {
         Some("forward") => forward::run(&req),
         Some("schema") => schema::run(&req),
         Some("filter_response") => response::run(&req),
+        Some("api_key") => provider::api_key(&req),
+        Some("mint_api_key") => provider::mint_api_key(&req),
+        Some("seal") => provider::seal(&req),
+        Some("unseal") => provider::unseal(&req),
         _ => Err(BAD_REQUEST.to_owned()),
     };
     let mut out = Map::new();

@@ -16,7 +16,7 @@ fn bad<E>(_: E) -> String {
     BAD_REQUEST.to_owned()
 }
 
-fn hex(s: &str) -> Result<Vec<u8>, String> {
+pub fn hex(s: &str) -> Result<Vec<u8>, String> {
     let pairs = s.as_bytes().chunks_exact(2);
     if !pairs.remainder().is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad(()));

@@ -6,8 +6,9 @@
 // JSON objects in, one per line; one JSON object out per line, in the same
 // order, each echoing "id"; `{"id":…,"error":"bad_request"}` for what it
 // cannot take; it never stops early. Ops: parse_host, strip,
-// verify_session, forward, filter_response. `schema` is the Rust runner's
-// only: the DDL is not compiled into the Worker's module.
+// verify_session, forward, filter_response. `schema` and the SPEC §10
+// provider ops are the Rust runner's only: the app proxy's module carries
+// neither the DDL nor the provider path.
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
