@@ -11,6 +11,7 @@ pub mod headers; // the x-vendo-* namespace, the Cookie parser, the site rule, t
 pub mod hosts; // route keys, hostnames, assignment, the request authority
 pub mod ids; // typed ids, their errors and limits
 pub mod model; // in-memory reference stores for harnesses and demos
+pub mod provider; // the provider proxy's decision and settlement
 pub mod proxy; // the Gate
 pub mod session; // v1 tokens, the key ring, the session cookie
 pub mod tenancy; // records, access checks, the DDL, resource plans

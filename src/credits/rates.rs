@@ -38,6 +38,7 @@ impl RateTableVersion {
 pub struct ModelPrice {
     input: MicroCredits,
     output: MicroCredits,
+    max_output: Option<u64>,
 }
 
 /// `ceil(tokens * price / 1_000_000)`, exact: a `u64` times a `u64` fits a
@@ -55,7 +56,19 @@ impl ModelPrice {
     /// million tokens. A zero price is allowed but must be written down:
     /// only an explicit entry makes a model free.
     pub const fn per_million_tokens(input: MicroCredits, output: MicroCredits) -> Self {
-        Self { input, output }
+        Self { input, output, max_output: None }
+    }
+
+    /// The model's largest output, in tokens: the worst case of a call
+    /// that names no `max_tokens` (SPEC §9).
+    pub const fn with_max_output(mut self, tokens: u64) -> Self {
+        self.max_output = Some(tokens);
+        self
+    }
+
+    /// The model's largest output, if the table knows it.
+    pub const fn max_output(&self) -> Option<u64> {
+        self.max_output
     }
 
     /// Micro-credits per million input tokens.
