@@ -115,6 +115,17 @@ fn provider_ops_answer_the_spec_worked_examples() {
     let record = |id: &str| serde_json::json!({"key_id": id, "tenant_id": "t_1", "deployment_id": "d_1", "verifier": verifier, "expires_at": null, "revoked_at": null});
     let api = |id: &str, headers: Value, record: Value| serde_json::json!({"id": id, "op": "api_key", "headers": headers, "pepper": pepper, "now": 1_700_000_000u64, "record": record});
     let unseal = |id: &str, tenant: &str| serde_json::json!({"id": id, "op": "unseal", "sealed": sealed, "masters": {"m1": master}, "tenant_id": tenant, "connection_id": "c_1", "provider": "openai"});
+    let forward = |id: &str, binding_tenant: &str| {
+        serde_json::json!({"id": id, "op": "provider_forward", "adapter": "openai", "method": "POST",
+            "target": "/v1/chat/completions",
+            "headers": [["authorization", format!("Bearer {key}")], ["x_vendo_user_id", "u_2"], ["accept", "*/*"]],
+            "pepper": pepper, "now": 1_700_000_000u64, "record": record("aaaqeayeaudaocaj"),
+            "binding": {"id": "b_1", "tenant_id": binding_tenant, "deployment_id": "d_1", "connection_id": "c_1"},
+            "connection": {"id": "c_1", "tenant_id": "t_1", "provider": "openai", "sealed": sealed},
+            "masters": {"m1": master},
+            "call": {"model": "gpt-4o-mini", "body_bytes": 1234, "max_tokens": 500},
+            "rates": [{"provider": "openai", "model": "gpt-4o-mini", "input": "150000", "output": "600000", "max_output": 16384}]})
+    };
     let requests = [
         serde_json::json!({"id": "m1", "op": "mint_api_key", "random": random, "pepper": pepper}),
         api("k1", serde_json::json!([["authorization", format!("Bearer {key}")]]), record("aaaqeayeaudaocaj")),
@@ -130,6 +141,8 @@ fn provider_ops_answer_the_spec_worked_examples() {
         serde_json::json!({"id": "c1", "op": "seal", "credential": "sk-test-123", "kid": "m1", "master": master, "nonce": "000000000000000000000000", "tenant_id": "t_1", "connection_id": "c_1", "provider": "openai"}),
         unseal("c2", "t_1"),
         unseal("c3", "t_2"),
+        forward("p1", "t_1"),
+        forward("p2", "t_2"),
     ];
     let input: String = requests.iter().map(|r| format!("{r}\n")).collect();
     let answers = run(&input);
@@ -144,6 +157,10 @@ fn provider_ops_answer_the_spec_worked_examples() {
         serde_json::json!({"id": "c1", "ok": {"sealed": sealed}}),
         serde_json::json!({"id": "c2", "ok": {"credential": "sk-test-123"}}),
         serde_json::json!({"id": "c3", "error": "credential_unreadable"}),
+        serde_json::json!({"id": "p1", "ok": {"tenant_id": "t_1", "deployment_id": "d_1", "reserve": "486",
+            "target": "/v1/chat/completions", "headers": [["accept", "*/*"], ["authorization", "Bearer sk-test-123"]]}}),
+        serde_json::json!({"id": "p2", "error": "binding_tenant_mismatch"}),
     ];
+    let answers: Vec<Value> = answers.into_iter().map(|a| normalize("forward", a)).collect();
     assert_eq!(answers, expected);
 }

@@ -51,6 +51,7 @@ pub fn answer(line: &str) -> Value {
         Some("mint_api_key") => provider::mint_api_key(&req),
         Some("seal") => provider::seal(&req),
         Some("unseal") => provider::unseal(&req),
+        Some("provider_forward") => provider::provider_forward(&req),
         _ => Err(BAD_REQUEST.to_owned()),
     };
     let mut out = Map::new();
