@@ -398,5 +398,77 @@ fn browser(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hosts, headers, sessions, admit, browser);
+/// The provider proxy: key verification beside one HMAC, unsealing beside
+/// raw AES-256-GCM, and the whole decision.
+fn provider(c: &mut Criterion) {
+    use aes_gcm::aead::{Aead, Payload};
+    use aes_gcm::{Aes256Gcm, Nonce};
+    use vendo_isolation::api_keys::{ApiKey, ApiKeyPepper, ApiKeyRecord, find_api_key};
+    use vendo_isolation::credentials::{Credential, MasterKey, MasterKeyRing};
+    use vendo_isolation::credits::{MicroCredits, ModelPrice, RateTable, RateTableVersion};
+    use vendo_isolation::provider::{Adapter, Loaded, ProviderCall, ProviderGate};
+    use vendo_isolation::tenancy::{Binding, Connection, Deployment, KeyScope, check_connection_use};
+
+    let pepper = ApiKeyPepper::new(&[5; 32]).unwrap();
+    let key = ApiKey::mint(&[1; 42]);
+    let record = ApiKeyRecord::new("t_acme".parse().unwrap(), Some("d_crm".parse().unwrap()), pepper.verifier(&key));
+    let mut headers = HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {}", key.expose().as_str()).parse().unwrap());
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers.insert("accept", HeaderValue::from_static("text/event-stream"));
+    headers.insert("user-agent", HeaderValue::from_static("OpenAI/Python 1.54.0"));
+    let masters = MasterKeyRing::new(MasterKey::new("m1", &[3; 32]).unwrap());
+    let conn = Connection::new("c_1".parse().unwrap(), "t_acme".parse().unwrap(), "openai".parse().unwrap());
+    let sealed = masters.seal(&conn, &[9; 12], &Credential::new("sk-live-0123456789abcdef0123456789").unwrap());
+    let deployment = Deployment::new("d_crm".parse().unwrap(), "t_acme".parse().unwrap());
+    let binding = Binding::new("b_1".parse().unwrap(), &deployment, &conn).unwrap();
+    let scope = KeyScope::deployment("t_acme".parse().unwrap(), "d_crm".parse().unwrap());
+    let granted = check_connection_use(&scope, &binding, &conn, &"openai".parse().unwrap()).unwrap();
+    let mut rates = RateTable::builder(RateTableVersion::new(1));
+    let price = ModelPrice::per_million_tokens(MicroCredits::from_micros(150_000), MicroCredits::from_micros(600_000));
+    rates.insert("openai".parse().unwrap(), "gpt-4o-mini".parse().unwrap(), price).unwrap();
+    let gate = ProviderGate::new(pepper.clone(), masters.clone(), rates.build());
+    let call = ProviderCall { model: "gpt-4o-mini".parse().unwrap(), body_bytes: 1234, max_tokens: Some(500) };
+    let now = now();
+
+    // The floors: one HMAC-SHA256 over what the verifier covers, and one
+    // AES-256-GCM open of the same ciphertext with a ready cipher.
+    let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(&[5; 32]).unwrap();
+    let payload = [7u8; 59];
+    let tag = keyed.clone().chain_update(payload).finalize().into_bytes();
+    let cipher = <Aes256Gcm as aes_gcm::KeyInit>::new(&[4u8; 32].into());
+    let nonce = Nonce::from([9u8; 12]);
+    let aad = [1u8; 60];
+    let ciphertext = cipher.encrypt(&nonce, Payload { msg: &[b'x'; 34], aad: &aad }).unwrap();
+
+    let mut g = c.benchmark_group("provider");
+    g.bench_function("floor/hmac_sha256", |b| {
+        b.iter(|| keyed.clone().chain_update(black_box(&payload)).verify_slice(black_box(&tag)).is_ok())
+    });
+    g.bench_function("ours/api_key_find_and_verify", |b| {
+        b.iter(|| {
+            let k = find_api_key(black_box(&headers)).unwrap();
+            pepper.verify(&k, Some(black_box(&record)), now).is_ok()
+        })
+    });
+    g.bench_function("floor/aes_256_gcm_open", |b| {
+        b.iter(|| cipher.decrypt(&nonce, Payload { msg: black_box(&ciphertext), aad: &aad }).is_ok())
+    });
+    g.bench_function("ours/unseal", |b| b.iter(|| masters.open(&granted, black_box(&sealed)).is_ok()));
+    g.bench_function("ours/whole_decision", |b| {
+        b.iter_batched_ref(
+            || headers.clone(),
+            |h| {
+                let k = gate.key(h).unwrap();
+                let scope = gate.scope(&k, Some(&record), now).unwrap();
+                let loaded = Loaded { binding: &binding, connection: &conn, sealed: &sealed };
+                gate.forward(Adapter::OpenAi, &scope, Some(loaded), &call, "/v1/chat/completions", h).is_ok()
+            },
+            BatchSize::NumIterations(32),
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hosts, headers, sessions, admit, browser, provider);
 criterion_main!(benches);
