@@ -27,6 +27,8 @@ mod admit_props;
 mod fixture;
 #[path = "../fuzz/src/mutate.rs"]
 mod mutate;
+#[path = "../fuzz/src/provider_props.rs"]
+mod provider_props;
 #[path = "../fuzz/src/reference.rs"]
 mod reference;
 #[path = "../fuzz/src/response_props.rs"]
@@ -497,5 +499,144 @@ fn hosts_match_the_spec_reference() {
             .map(|k| (k.as_str().to_owned(), k.form() == vendo_isolation::hosts::HostForm::Legacy))
             .map_err(|e| e.code());
         assert_eq!(ours, reference::parse_host(host), "{:?}", String::from_utf8_lossy(host));
+    }
+}
+
+fn provider(f: impl FnOnce(&mut provider_props::ProviderCase)) -> String {
+    use provider_props::{ProviderCase, RecordSpec, SealSpec};
+    // Tenant 0's deployment key, its own openai binding and connection,
+    // sealed under the open-only kid: the ordinary call.
+    let mut case = ProviderCase {
+        fields: vec![
+            (b"authorization".to_vec(), format!("Bearer {}", provider_props::key_text()).into_bytes()),
+            (b"x_vendo_tenant_id".to_vec(), b"t_globex".to_vec()),
+            (b"connection".to_vec(), b"keep-alive, X-Vendo-User-Id".to_vec()),
+            (b"cookie".to_vec(), b"__Host-vendo_session=v1.x.y.z".to_vec()),
+            (b"api.key".to_vec(), b"sk-other".to_vec()),
+            (b"content-type".to_vec(), b"application/json".to_vec()),
+        ],
+        record: Some(RecordSpec {
+            tenant: 0,
+            deployment: Some(0),
+            right_verifier: true,
+            revoked_at: None,
+            expires_at: None,
+        }),
+        now: 1_700_000_000,
+        adapter: 0,
+        binding: Some((0, 0, 0)),
+        connection: Some((0, 0, 0)),
+        sealed: SealSpec::For { tenant: 0, connection: 0, provider: 0, kid: 0, nonce: [1; 12], flip: None },
+        model: 0,
+        body_bytes: 1234,
+        max_tokens: Some(500),
+        target: "/v1/chat/completions".to_owned(),
+    };
+    f(&mut case);
+    provider_props::check(&case)
+}
+
+#[test]
+fn provider_decision_reaches_every_outcome() {
+    use provider_props::SealSpec;
+    type Edit = fn(&mut provider_props::ProviderCase);
+    let rows: [(&str, Edit, &str); 24] = [
+        ("the ordinary call", |_| {}, "forwarded"),
+        (
+            "x-api-key presentation, tenant-wide key, anthropic",
+            |c| {
+                c.fields[0] = (b"x-api-key".to_vec(), provider_props::key_text().into_bytes());
+                c.record.as_mut().unwrap().deployment = None;
+                c.adapter = 3;
+                c.connection = Some((0, 0, 3));
+                c.sealed = SealSpec::For { tenant: 0, connection: 0, provider: 3, kid: 1, nonce: [2; 12], flip: None };
+                c.model = 1;
+            },
+            "forwarded",
+        ),
+        (
+            "telegram takes the credential in the path",
+            |c| {
+                c.adapter = 4;
+                c.connection = Some((0, 0, 4));
+                c.sealed = SealSpec::For { tenant: 0, connection: 0, provider: 4, kid: 0, nonce: [3; 12], flip: None };
+                c.model = 2;
+                c.max_tokens = None;
+                c.target = "/sendMessage?chat_id=1".to_owned();
+            },
+            "forwarded",
+        ),
+        (
+            "no key",
+            |c| {
+                c.fields.remove(0);
+            },
+            "no_api_key",
+        ),
+        (
+            "the key twice",
+            |c| {
+                let f = c.fields[0].clone();
+                c.fields.push(f);
+            },
+            "duplicate_api_key",
+        ),
+        ("a Basic scheme", |c| c.fields[0].1 = b"Basic dXNlcjpwYXNz".to_vec(), "malformed_api_key"),
+        ("a typo", |c| c.fields[0].1[20] ^= 1, "malformed_api_key"),
+        ("no record", |c| c.record = None, "unknown_api_key"),
+        ("another key's verifier", |c| c.record.as_mut().unwrap().right_verifier = false, "bad_api_key"),
+        ("revoked now", |c| c.record.as_mut().unwrap().revoked_at = Some(1_700_000_000), "revoked_api_key"),
+        ("expired now", |c| c.record.as_mut().unwrap().expires_at = Some(1_700_000_000), "expired_api_key"),
+        ("nothing bound", |c| c.binding = None, "no_binding"),
+        ("another tenant's binding forged", |c| c.binding = Some((1, 0, 0)), "binding_tenant_mismatch"),
+        ("a sibling deployment's binding", |c| c.binding = Some((0, 1, 0)), "binding_deployment_mismatch"),
+        ("a connection the binding does not name", |c| c.connection = Some((1, 0, 0)), "binding_connection_mismatch"),
+        ("another tenant's connection", |c| c.connection = Some((0, 1, 0)), "connection_tenant_mismatch"),
+        ("a notion connection behind openai", |c| c.connection = Some((0, 0, 2)), "provider_mismatch"),
+        (
+            "sealed for another tenant",
+            |c| c.sealed = SealSpec::For { tenant: 1, connection: 0, provider: 0, kid: 0, nonce: [1; 12], flip: None },
+            "credential_unreadable",
+        ),
+        (
+            "sealed under a kid the ring lacks",
+            |c| c.sealed = SealSpec::For { tenant: 0, connection: 0, provider: 0, kid: 2, nonce: [1; 12], flip: None },
+            "credential_unreadable",
+        ),
+        (
+            "a flipped tag",
+            |c| {
+                c.sealed =
+                    SealSpec::For { tenant: 0, connection: 0, provider: 0, kid: 0, nonce: [1; 12], flip: Some((60, 1)) }
+            },
+            "credential_unreadable",
+        ),
+        ("not a seal at all", |c| c.sealed = SealSpec::Raw("sk-plaintext".to_owned()), "credential_unreadable"),
+        ("an unpriced model", |c| c.model = 4, "unknown_model"),
+        (
+            "no max_tokens and no model maximum",
+            |c| {
+                c.adapter = 3;
+                c.connection = Some((0, 0, 3));
+                c.sealed = SealSpec::For { tenant: 0, connection: 0, provider: 3, kid: 0, nonce: [1; 12], flip: None };
+                c.model = 1;
+                c.max_tokens = None;
+            },
+            "unknown_model",
+        ),
+        (
+            "a quote past u64",
+            |c| {
+                c.adapter = 2;
+                c.connection = Some((0, 0, 2));
+                c.sealed = SealSpec::For { tenant: 0, connection: 0, provider: 2, kid: 0, nonce: [1; 12], flip: None };
+                c.model = 3;
+                c.max_tokens = Some(u64::MAX);
+            },
+            "overflow",
+        ),
+    ];
+    for (name, edit, want) in rows {
+        assert_eq!(provider(edit), want, "{name}");
     }
 }

@@ -9,6 +9,7 @@ pub mod admit_props;
 pub mod fixture;
 pub mod inputs;
 pub mod mutate;
+pub mod provider_props;
 pub mod reference;
 pub mod response_props;
 pub mod roundtrip_props;
