@@ -215,6 +215,17 @@ impl Cluster {
         panic!("session {app} never reached {state:?}");
     }
 
+    /// A libpq connection string for the superuser, over the cluster's
+    /// unix socket.
+    pub fn conninfo(&self) -> String {
+        self.conninfo_as("postgres")
+    }
+
+    /// A libpq connection string for `role` (trust authentication).
+    pub fn conninfo_as(&self, role: &str) -> String {
+        format!("host={} user={role} dbname=postgres", self.dir.display())
+    }
+
     fn dir(&self) -> &Path {
         &self.dir
     }
