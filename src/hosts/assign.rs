@@ -212,6 +212,61 @@ impl HostPolicy {
         }
     }
 
+    /// Decides taking the route under `key` down (its deployment is
+    /// deleted): the change removes it and tombstones the key for its
+    /// tenant, so only that tenant may reuse the label. `current` is the
+    /// entry stored under `key`.
+    ///
+    /// ```
+    /// use vendo_isolation::{HostPolicy, RouteEntry};
+    /// use vendo_isolation::hosts::RouteOp;
+    /// let policy = HostPolicy::default();
+    /// let current = RouteEntry {
+    ///     tenant_id: "t_1".parse()?, deployment_id: "d_1".parse()?,
+    ///     tenant_slug: "acme".parse()?, deployment_slug: "crm".parse()?,
+    /// };
+    /// let key = policy.parse("acme-crm.vendo.run")?;
+    /// let change = policy.release(&key, &current)?;
+    /// assert!(matches!(change.ops(), [RouteOp::Remove(_), RouteOp::Tombstone(..)]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn release(&self, key: &RouteKey<'_>, current: &RouteEntry) -> Result<RouteChange, AssignError> {
+        key.check_entry(current).map_err(|_| AssignError::RouteMismatch)?;
+        let key = key.clone().into_owned();
+        Ok(RouteChange { ops: vec![RouteOp::Remove(key.clone()), RouteOp::Tombstone(key, current.tenant_id.clone())] })
+    }
+
+    /// Decides restoring an existing legacy route
+    /// `{deployment_slug}.{tenant_slug}` for `entry`. New hostnames are
+    /// single-level only; this exists for the legacy deployments a platform
+    /// still serves. Checks, in order: the key fits, no live single-level
+    /// route under the entry's tenant slug would be its parent domain
+    /// (`parent_is_live`, the caller's read: `shadows_legacy`), then the
+    /// key's holder: free, tombstoned by the entry's tenant, or already
+    /// the entry's deployment.
+    pub fn restore_legacy(
+        &self,
+        entry: &RouteEntry,
+        holder: &LabelHolder,
+        parent_is_live: bool,
+    ) -> Result<RouteChange, AssignError> {
+        let key = self.legacy_key(&entry.tenant_slug, &entry.deployment_slug)?;
+        if parent_is_live {
+            return Err(AssignError::ShadowsLegacy);
+        }
+        match holder {
+            LabelHolder::Held { deployment_id, tenant_id }
+                if *deployment_id != entry.deployment_id || *tenant_id != entry.tenant_id =>
+            {
+                Err(AssignError::Taken)
+            }
+            LabelHolder::Tombstoned { tenant_id } if *tenant_id != entry.tenant_id => Err(AssignError::Tombstoned),
+            LabelHolder::Held { .. } | LabelHolder::Tombstoned { .. } | LabelHolder::Free => {
+                Ok(RouteChange { ops: vec![RouteOp::Write(key, entry.clone())] })
+            }
+        }
+    }
+
     /// Decides a rename: the route moves from `old_key` (where `current` is
     /// stored) to the single-level key of `renamed`, given what the store
     /// holds under that new key and whether it is a legacy tenant slug.

@@ -254,17 +254,9 @@ impl RoutingTable {
     /// (`shadows_legacy`).
     pub fn restore_legacy(&mut self, entry: RouteEntry, upstream: Upstream) -> Result<RouteKey<'static>, RoutingError> {
         let key = self.policy.legacy_key(&entry.tenant_slug, &entry.deployment_slug).map_err(AssignError::from)?;
-        if matches!(self.slots.get(entry.tenant_slug.as_str()), Some((_, Slot::Live(_)))) {
-            return Err(RoutingError::Assign(AssignError::ShadowsLegacy));
-        }
-        let op = RouteOp::Write(key.clone(), entry);
-        self.apply_ops(core::slice::from_ref(&op), &upstream).map_err(|e| match e {
-            RoutingError::StaleChange => match self.holder(&key) {
-                LabelHolder::Tombstoned { .. } => RoutingError::Assign(AssignError::Tombstoned),
-                _ => RoutingError::Assign(AssignError::Taken),
-            },
-            e => e,
-        })?;
+        let parent_is_live = matches!(self.slots.get(entry.tenant_slug.as_str()), Some((_, Slot::Live(_))));
+        let change = self.policy.restore_legacy(&entry, &self.holder(&key), parent_is_live)?;
+        self.apply(&change, &upstream)?;
         Ok(key)
     }
 
@@ -272,9 +264,8 @@ impl RoutingTable {
     /// leaving a tombstone so that only its tenant may reuse the label.
     pub fn release(&mut self, key: &RouteKey<'_>) -> Result<Route, RoutingError> {
         let route = self.resolve(key).ok_or(RoutingError::NotFound)?.clone();
-        let key = key.clone().into_owned();
-        let ops = vec![RouteOp::Remove(key.clone()), RouteOp::Tombstone(key, route.entry.tenant_id.clone())];
-        self.apply_ops(&ops, &route.upstream)?;
+        let change = self.policy.release(key, &route.entry)?;
+        self.apply(&change, &route.upstream)?;
         Ok(route)
     }
 
