@@ -22,7 +22,9 @@
 //!   the string that is both routed and attested;
 //! - [`HostPolicy::assign`] and [`HostPolicy::rename`] decide who may hold
 //!   a label and return the [`RouteOp`]s a store applies in one transaction;
-//! - [`Upstream`] is the origin a route forwards to.
+//! - [`Upstream`] is the origin a route forwards to;
+//! - [`POSTGRES_ROUTES_SCHEMA`] is the routing table in PostgreSQL, and
+//!   [`postgres_route_change`] hands it a decision to apply.
 //!
 //! The in-memory routing table that applies those decisions is a reference
 //! model: [`crate::model::RoutingTable`].
@@ -30,6 +32,7 @@
 pub(crate) mod assign;
 pub(crate) mod authority;
 mod policy;
+mod postgres;
 pub(crate) mod routing;
 
 pub use assign::{AssignError, LabelHolder, LegacyUse, RouteChange, RouteOp};
@@ -38,4 +41,5 @@ pub use policy::{
     DEFAULT_APEX, DEFAULT_RESERVED, HostError, HostForm, HostFormatError, HostPolicy, HostPolicyError, MAX_LABEL_LEN,
     MAX_NAME_LEN, RouteEntry, RouteKey, RouteMismatch,
 };
+pub use postgres::{POSTGRES_ROUTES_SCHEMA, SQLSTATE_LABEL_MOVED, postgres_route_change, postgres_route_refusal};
 pub use routing::{InvalidUpstream, Upstream};
