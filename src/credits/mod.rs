@@ -16,10 +16,12 @@
 
 pub(crate) mod ledger;
 mod money;
+mod postgres;
 mod rates;
 mod reservation;
 
 pub use money::{MAX_MODEL_NAME_LEN, MicroCredits, ModelName, ReservationId, TopUpId};
+pub use postgres::{LedgerReply, POSTGRES_CREDITS_SCHEMA, SQLSTATE_HOLD_RESOLVED};
 pub use rates::{
     ModelPrice, QuoteError, RateTable, RateTableBuilder, RateTableError, RateTableVersion, ReserveRequest,
     TOKENS_PER_PRICE_UNIT,
