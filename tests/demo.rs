@@ -93,3 +93,78 @@ async fn the_demo_scenario_holds() {
     assert_eq!(direct.via, "upstream");
     assert!(rows.iter().filter(|r| r.via == "proxy").count() == 16);
 }
+
+#[path = "../examples/demo/provider.rs"]
+mod provider;
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_provider_scenario_holds() {
+    use vendo_isolation::credits::MicroCredits;
+
+    let rows = provider::run().await;
+    let by = |name: &str| rows.iter().find(|r| r.scenario == name).unwrap_or_else(|| panic!("no row {name}"));
+    assert_eq!(rows.len(), 9);
+
+    // Each row's decision, in SPEC §6–§9 terms.
+    for (name, status, decision, lookups) in [
+        ("valid JSON call", 200, "forwarded", 1),
+        ("valid streamed call", 200, "forwarded", 1),
+        // Looked up under t_acme, t_globex's binding id finds nothing.
+        ("another tenant's binding id forged", 403, "no_binding", 1),
+        ("provider mismatch (notion behind openai)", 403, "provider_mismatch", 1),
+        ("revoked key", 401, "revoked_api_key", 1),
+        // The checksum refuses a typo offline: the store is never asked.
+        ("key with a bad checksum", 401, "malformed_api_key", 0),
+        ("insufficient credits", 402, "insufficient_credits", 1),
+        ("stream cut before usage", 200, "forwarded", 1),
+        ("provider 500", 500, "forwarded", 1),
+    ] {
+        let row = by(name);
+        assert_eq!((row.status, row.decision.as_str(), row.key_lookups), (status, decision, lookups), "{name}");
+        let forwarded = decision == "forwarded";
+        assert_eq!(row.provider_saw.is_some(), forwarded, "{name}: only an admitted call reaches the provider");
+        assert_eq!(row.held.is_some(), forwarded, "{name}: a hold exactly when forwarded");
+        assert_eq!(row.settled.is_some(), forwarded, "{name}: every hold settled once");
+        assert_eq!(row.cut, name == "stream cut before usage", "{name}");
+    }
+
+    // What the provider saw: the connection's credential, opened by the
+    // proxy, and nothing of the tool's key, namespace or cookies.
+    for row in rows.iter().filter(|r| r.provider_saw.is_some()) {
+        let want = format!("Bearer {}", provider::ACME_OPENAI_TOKEN);
+        assert_eq!(row.provider_header("authorization"), Some(want.as_str()), "{}", row.scenario);
+        assert_eq!(row.leaks(), Vec::<String>::new(), "{}", row.scenario);
+        let visit = row.provider_saw.as_ref().unwrap();
+        assert_eq!(visit.target, "/v1/chat/completions");
+        assert!(visit.headers.iter().all(|(n, _)| n != "x-api-key"), "{}", row.scenario);
+        let globex = visit.headers.iter().any(|(_, v)| v.contains(provider::GLOBEX_OPENAI_TOKEN));
+        assert!(!globex, "{}: never another tenant's credential", row.scenario);
+    }
+    let valid = by("valid JSON call");
+    assert!(valid.sent.iter().any(|(n, _)| n == "cookie") && valid.sent.iter().any(|(n, _)| n == "x_vendo_user_id"));
+    assert!(valid.sent.iter().any(|(n, v)| n == "authorization" && v.starts_with("Bearer vk1_")));
+    assert!(by("valid streamed call").sent.iter().any(|(n, v)| n == "x-api-key" && v.starts_with("vk1_")));
+
+    // Settlement (SPEC §9), each equal to provider::settle's.
+    let settled = |name: &str| {
+        let row = by(name);
+        let s = row.settled.as_ref().unwrap();
+        assert!(s.matches_settle, "{name}");
+        (row.held.unwrap().micros(), s.kind, s.debit.micros())
+    };
+    // Body bytes at 0.15 per token, rounded up, plus max_tokens 500 at 0.6.
+    assert_eq!(settled("valid JSON call"), (315, "posted", 2 + 51), "usage 12 + 85");
+    assert_eq!(settled("valid streamed call"), (324, "posted", 2 + 24), "usage 12 + 40 from the last event");
+    assert_eq!(settled("stream cut before usage"), (324, "posted", 324), "no usage: the hold posted whole");
+    assert_eq!(settled("provider 500"), (315, "voided", 0));
+
+    // Balances after each row: t_acme pays only for its own calls, and
+    // t_globex's never moves.
+    let acme = [999_947, 999_921, 999_921, 999_921, 999_921, 999_921, 999_921, 999_597, 999_597];
+    for (row, acme) in rows.iter().zip(acme) {
+        assert_eq!(row.balance(provider::ACME), MicroCredits::from_micros(acme), "{}", row.scenario);
+        assert_eq!(row.balance(provider::GLOBEX), MicroCredits::from_micros(2_000_000), "{}", row.scenario);
+    }
+    let debits: u64 = rows.iter().filter_map(|r| r.settled.as_ref()).map(|s| s.debit.micros()).sum();
+    assert_eq!(rows.last().unwrap().balance(provider::ACME).micros(), 1_000_000 - debits);
+}
