@@ -40,10 +40,10 @@ fn run(input: &str) -> Vec<Value> {
 }
 
 /// The order of fields with different names is not significant (RFC 9110
-/// §5.3; SPEC §5 says so for `forward`); the order of values of one name
-/// is, so a stable sort by name keeps it.
+/// §5.3; SPEC §5 says so for `forward`, §10 for `provider_forward`); the
+/// order of values of one name is, so a stable sort by name keeps it.
 fn normalize(op: &str, mut answer: Value) -> Value {
-    if matches!(op, "forward" | "strip" | "filter_response") {
+    if matches!(op, "forward" | "strip" | "filter_response" | "provider_forward") {
         if let Some(headers) = answer.pointer_mut("/ok/headers").and_then(Value::as_array_mut) {
             headers.sort_by_key(|h| h[0].as_str().unwrap_or_default().to_owned());
         }
@@ -92,6 +92,19 @@ fn hosts_vectors_meet_the_floor() {
     let text =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/hosts.jsonl")).unwrap();
     assert!(text.lines().count() >= 40);
+}
+
+fn vector_lines(file: &str) -> usize {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(file);
+    std::fs::read_to_string(path).unwrap().lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+#[test]
+fn provider_vectors_meet_the_floor() {
+    for (file, floor) in [("api_key.jsonl", 40), ("sealing.jsonl", 20), ("provider_forward.jsonl", 40)] {
+        let n = vector_lines(file);
+        assert!(n >= floor, "tests/vectors/{file}: {n} vectors, want at least {floor}");
+    }
 }
 
 #[test]

@@ -23,9 +23,20 @@ function normalize(op, answer) {
   return answer;
 }
 
-const files = readdirSync(vectors).filter((f) => f.endsWith(".jsonl"));
+// The wasm runner carries the SPEC §5 ops; the provider ops of SPEC §10
+// (api_key, mint_api_key, seal, unseal, provider_forward) are replayed by
+// the Rust runner only (tests/conformance.rs).
+const providerFiles = ["api_key.jsonl", "sealing.jsonl", "provider_forward.jsonl"];
+const all = readdirSync(vectors).filter((f) => f.endsWith(".jsonl"));
+const files = all.filter((f) => !providerFiles.includes(f));
 
 test("there are vector files to run", () => assert.ok(files.length >= 6, files.join(", ")));
+
+for (const file of all.filter((f) => providerFiles.includes(f))) {
+  test(`tests/vectors/${file} passes through the wasm`, {
+    skip: "the wasm runner does not carry the provider ops (SPEC §10: api_key, mint_api_key, seal, unseal, provider_forward)",
+  }, () => {});
+}
 
 for (const file of files) {
   test(`tests/vectors/${file} passes through the wasm`, () => {
