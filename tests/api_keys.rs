@@ -197,3 +197,33 @@ proptest! {
         prop_assert_eq!(pepper.verify(&key(b), Some(&record), at(1)).unwrap_err(), ApiKeyError::BadApiKey);
     }
 }
+
+/// The key id is what logs, alerts and the store's primary key carry: its
+/// text forms must be exactly the id, and comparing it to text must mean
+/// equality of that text (a lookup keyed on a wrong rendering would find
+/// another key's record or none).
+#[test]
+fn the_key_id_renders_and_compares_as_its_text() {
+    let k = key(1);
+    let id = k.id();
+    let text = id.as_str().to_owned();
+    assert_eq!(text.len(), 16);
+    assert_eq!(id.to_string(), text);
+    assert_eq!(format!("{id}"), text);
+    assert!(*id == *text.as_str());
+    assert!(*id == text.as_str());
+    let other = key(2);
+    assert!(*other.id() != text.as_str());
+    assert!(*other.id() != *text.as_str());
+}
+
+/// A verifier is stored, not secret, but its `Debug` is what an operator
+/// compares against the store's column: it must be the whole hex digest.
+#[test]
+fn a_verifiers_debug_is_its_whole_hex_digest() {
+    let v = ApiKeyVerifier::from_bytes([0xab; 32]);
+    assert_eq!(format!("{v:?}"), format!("ApiKeyVerifier({})", "ab".repeat(32)));
+    let mut bytes = [0u8; 32];
+    bytes[31] = 1;
+    assert_eq!(format!("{:?}", ApiKeyVerifier::from_bytes(bytes)), format!("ApiKeyVerifier({}01)", "00".repeat(31)));
+}

@@ -169,3 +169,22 @@ proptest! {
         prop_assert!(open(&ring, &mine, &candidate).is_err());
     }
 }
+
+/// The longest credential the crate accepts must also open: the limit on
+/// a sealed value's length is derived from it and must not refuse a seal
+/// the crate itself made.
+#[test]
+fn the_longest_credential_seals_and_opens() {
+    let ring = spec_ring();
+    let c = conn("t_1", "c_1", "openai");
+    for len in [vendo_isolation::credentials::MAX_CREDENTIAL_LEN - 1, vendo_isolation::credentials::MAX_CREDENTIAL_LEN]
+    {
+        let secret: String = (0..len).map(|i| char::from(b'!' + (i % 90) as u8)).collect();
+        let sealed = ring.seal(&c, &[3; 12], &Credential::new(&secret).unwrap());
+        assert_eq!(open(&ring, &c, &sealed).unwrap(), secret, "{len} bytes");
+        // One character more than any seal can have is refused unread.
+        let longer = format!("{sealed}A");
+        assert_eq!(open(&ring, &c, &longer), Err(CredentialUnreadable));
+    }
+    assert!(Credential::new(&"a".repeat(vendo_isolation::credentials::MAX_CREDENTIAL_LEN + 1)).is_err());
+}

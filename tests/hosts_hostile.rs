@@ -114,3 +114,45 @@ fn formatted_hosts_refuse_what_parsing_refuses() {
     assert!(long.single_level_key(&t("a"), &d("b")).is_ok());
     assert_eq!(long.legacy_key(&t(&"a".repeat(30)), &d(&"b".repeat(30))).unwrap_err().code(), "too_long");
 }
+
+/// Route entries found under a host that must be refused, each row naming
+/// the attack: a routing store that returns another deployment's entry
+/// (a stale cache, a wrong key, a poisoned row) must not be served as
+/// this host's. The legacy rows need both slugs to match: a deployment
+/// slug alone is shared by many tenants.
+#[test]
+fn entries_that_do_not_rebuild_the_host() {
+    use vendo_isolation::RouteEntry;
+    let policy = HostPolicy::new("vendo.run").unwrap();
+    assert_eq!(policy.apex(), "vendo.run");
+    let entry = |t: &str, d: &str| RouteEntry {
+        tenant_id: "t_1".parse().unwrap(),
+        deployment_id: "d_1".parse().unwrap(),
+        tenant_slug: t.parse().unwrap(),
+        deployment_slug: d.parse().unwrap(),
+    };
+    let rows: [(&str, (&str, &str), bool, &str); 10] = [
+        ("acme-crm.vendo.run", ("acme", "crm"), true, "the owner's entry"),
+        ("crm.acme.vendo.run", ("acme", "crm"), true, "the owner's entry, legacy form"),
+        ("crm.acme.vendo.run", ("globex", "crm"), false, "another tenant's deployment with the same slug"),
+        ("crm.acme.vendo.run", ("acme", "billing"), false, "a sibling deployment of the same tenant"),
+        ("crm.acme.vendo.run", ("crm", "acme"), false, "slugs swapped"),
+        ("acme-crm.vendo.run", ("globex", "crm"), false, "another tenant's deployment with the same slug"),
+        ("acme-crm.vendo.run", ("acme", "billing"), false, "a sibling deployment"),
+        ("acme-crm.vendo.run", ("acme-crm", "x"), false, "a tenant slug that swallows the separator"),
+        ("acme-x-crm.vendo.run", ("acme", "x-crm"), true, "a hyphenated deployment slug"),
+        ("acme-x-crm.vendo.run", ("acme-x", "crm"), true, "a hyphenated tenant slug"),
+    ];
+    for (host, (t, d), ok, why) in rows {
+        let key = policy.parse(host).unwrap();
+        let got = key.check_entry(&entry(t, d));
+        assert_eq!(got.is_ok(), ok, "{host} with ({t}, {d}): {why}");
+        if let Err(e) = got {
+            assert_eq!(e.code(), "route_mismatch");
+        }
+    }
+    // What logs and the store see of a key is its text.
+    let key = policy.parse("Crm.Acme.Vendo.Run").unwrap();
+    assert_eq!(key.to_string(), "crm.acme");
+    assert_eq!(format!("{key:?}"), "RouteKey { form: Legacy, key: \"crm.acme\" }");
+}
