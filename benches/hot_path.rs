@@ -16,6 +16,8 @@
 
 use std::hint::black_box;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
@@ -171,6 +173,28 @@ struct JwtClaims {
     exp: u64,
 }
 
+/// The same claims as an HS256 JWT, for the peers.
+fn jwt_claims() -> JwtClaims {
+    let c = claims();
+    JwtClaims {
+        tid: c.tenant_id().to_string(),
+        did: c.deployment_id().to_string(),
+        sub: "u_01HZX3P5VW".into(),
+        email: "ada.lovelace@example.com".into(),
+        iat: NOW - 3_600,
+        exp: 4_000_000_000,
+    }
+}
+
+fn jwt() -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &jwt_claims(),
+        &jsonwebtoken::EncodingKey::from_secret(&KEY),
+    )
+    .unwrap()
+}
+
 fn sessions(c: &mut Criterion) {
     let ring = ring();
     let token = mint_session(&claims(), &ring);
@@ -192,20 +216,8 @@ fn sessions(c: &mut Criterion) {
     };
 
     // Peer: jsonwebtoken HS256 with the same claims.
-    let jwt_claims = JwtClaims {
-        tid: tenant.to_string(),
-        did: deployment.to_string(),
-        sub: "u_01HZX3P5VW".into(),
-        email: "ada.lovelace@example.com".into(),
-        iat: NOW - 3_600,
-        exp: 4_000_000_000,
-    };
-    let jwt = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &jwt_claims,
-        &jsonwebtoken::EncodingKey::from_secret(&KEY),
-    )
-    .unwrap();
+    let jwt_claims = jwt_claims();
+    let jwt = jwt();
     let jwt_key = jsonwebtoken::DecodingKey::from_secret(&KEY);
     let jwt_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
 
@@ -217,12 +229,28 @@ fn sessions(c: &mut Criterion) {
     let mut jar = cookie::CookieJar::new();
     jar.add_original(cookie::Cookie::new("s", signed_value));
 
+    // The floor of any verifier of this format: the HMAC plus the strict
+    // decoding of the tag and the payload (into stack buffers, no
+    // allocation), and nothing else.
+    let (signed, tag_text) = token.rsplit_once('.').unwrap();
+    let payload_text = signed.rsplit_once('.').unwrap().1;
+
     let mut g = c.benchmark_group("session");
     g.bench_function("floor/hmac_sha256", |b| {
         b.iter(|| {
             let mut m = keyed.clone();
             m.update(black_box(&input));
             m.verify_slice(black_box(&tag)).is_ok()
+        })
+    });
+    g.bench_function("floor/hmac_and_strict_decode", |b| {
+        b.iter(|| {
+            let (mut t, mut p) = ([0u8; 48], [0u8; 512]);
+            let t = URL_SAFE_NO_PAD.decode_slice(black_box(tag_text), &mut t).map(|n| n == 32);
+            let p = URL_SAFE_NO_PAD.decode_slice(black_box(payload_text), &mut p);
+            let mut m = keyed.clone();
+            m.update(black_box(&input));
+            matches!((t, p), (Ok(true), Ok(n)) if n > 0) && m.verify_slice(black_box(&tag)).is_ok()
         })
     });
     g.bench_function("ours/valid", |b| {
@@ -261,7 +289,57 @@ fn admit(c: &mut Criterion) {
     let keyed = Hmac::<Sha256>::new_from_slice(&KEY).unwrap();
     let clean = request(&token, false);
     let attacked = request(&token, true);
+    // The composite peer's request carries a JWT as the session cookie.
+    let jwt_request = request(&jwt(), false);
+    let jwt_key = jsonwebtoken::DecodingKey::from_secret(&KEY);
+    let jwt_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    let attest_key = Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap();
+    let injected: [(HeaderName, HeaderValue); 5] = [
+        (HeaderName::from_static("x-vendo-tenant-id"), HeaderValue::from_static("t_01HZX3K9Q8")),
+        (HeaderName::from_static("x-vendo-deployment-id"), HeaderValue::from_static("d_01HZX3M2RT")),
+        (HeaderName::from_static("x-vendo-user-id"), HeaderValue::from_static("u_01HZX3P5VW")),
+        (HeaderName::from_static("x-vendo-user-email"), HeaderValue::from_static("ada.lovelace@example.com")),
+        (
+            HeaderName::from_static("x-vendo-attestation"),
+            HeaderValue::from_static("v1.a1.1700000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ),
+    ];
     let mut g = c.benchmark_group("admit");
+    // The attested admit's floor: the session's HMAC and the attestation's,
+    // over the same bytes.
+    g.bench_function("floor/two_hmac_sha256", |b| {
+        b.iter(|| {
+            let mut m = keyed.clone();
+            m.update(black_box(&input));
+            let one = m.finalize().into_bytes();
+            let mut m = attest_key.clone();
+            m.update(black_box(&input));
+            (one, m.finalize().into_bytes())
+        })
+    });
+    // And the five header inserts alone, into a map of the request's size.
+    g.bench_function("floor/five_inserts_20", |b| {
+        b.iter_batched_ref(
+            || clean.headers.clone(),
+            |h| {
+                for (n, v) in &injected {
+                    h.insert(n.clone(), v.clone());
+                }
+            },
+            BatchSize::NumIterations(32),
+        )
+    });
+    // The peer a proxy engineer would write with popular crates: `http`'s
+    // Authority for the host, exact-prefix stripping of `x-vendo-`,
+    // `cookie`'s split_parse for the session, `jsonwebtoken` to verify it,
+    // four inserts and an HMAC attestation.
+    g.bench_function("peer/http_cookie_jwt_hmac_attested", |b| {
+        b.iter_batched_ref(
+            || jwt_request.clone(),
+            |p| peer_admit(p, &entry, &jwt_key, &jwt_validation, &attest_key).is_some(),
+            BatchSize::NumIterations(32),
+        )
+    });
     g.bench_function("floor/hmac_sha256", |b| {
         b.iter(|| {
             let mut m = keyed.clone();
@@ -301,6 +379,44 @@ fn admit(c: &mut Criterion) {
         )
     });
     g.finish();
+}
+
+fn peer_admit(
+    p: &mut Parts,
+    entry: &RouteEntry,
+    key: &jsonwebtoken::DecodingKey,
+    validation: &jsonwebtoken::Validation,
+    attest: &Hmac<Sha256>,
+) -> Option<()> {
+    let host = p.headers.get(http::header::HOST)?.to_str().ok()?;
+    let authority: http::uri::Authority = host.parse().ok()?;
+    let label = authority.host().strip_suffix(".vendo.run")?;
+    if label != "acme-crm" {
+        return None;
+    }
+    let spoofed: Vec<HeaderName> = p.headers.keys().filter(|n| n.as_str().starts_with("x-vendo-")).cloned().collect();
+    for n in spoofed {
+        p.headers.remove(&n);
+    }
+    let cookies = p.headers.get(http::header::COOKIE)?.to_str().ok()?;
+    let session =
+        cookie::Cookie::split_parse(cookies).filter_map(Result::ok).find(|c| c.name() == SESSION_COOKIE_NAME)?;
+    let claims = jsonwebtoken::decode::<JwtClaims>(session.value(), key, validation).ok()?.claims;
+    if claims.tid != entry.tenant_id.as_str() || claims.did != entry.deployment_id.as_str() {
+        return None;
+    }
+    let mut m = attest.clone();
+    for part in [p.method.as_str(), p.uri.path(), &claims.tid, &claims.did, &claims.sub, &claims.email] {
+        m.update(part.as_bytes());
+        m.update(b"\n");
+    }
+    let attestation = URL_SAFE_NO_PAD.encode(m.finalize().into_bytes());
+    p.headers.insert("x-vendo-tenant-id", HeaderValue::from_str(&claims.tid).ok()?);
+    p.headers.insert("x-vendo-deployment-id", HeaderValue::from_str(&claims.did).ok()?);
+    p.headers.insert("x-vendo-user-id", HeaderValue::from_str(&claims.sub).ok()?);
+    p.headers.insert("x-vendo-user-email", HeaderValue::from_str(&claims.email).ok()?);
+    p.headers.insert("x-vendo-attestation", HeaderValue::from_str(&attestation).ok()?);
+    Some(())
 }
 
 /// A tool's typical response: 12 fields, two host-only cookies.
