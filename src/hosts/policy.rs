@@ -326,7 +326,62 @@ impl HostPolicy {
     /// `[A-Za-z0-9.-]` (and one `:port`) is [`HostError::InvalidHost`].
     /// Borrows `host` when it is already lowercase.
     pub fn parse<'a, H: AsRef<[u8]> + ?Sized>(&self, host: &'a H) -> Result<RouteKey<'a>, HostError> {
-        let name = strip_port_and_dot(host.as_ref())?;
+        let host = host.as_ref();
+        match self.parse_common(host) {
+            Some(key) => Ok(key),
+            None => self.parse_steps(host),
+        }
+    }
+
+    /// The common spelling in one pass: `{sub}.{apex}` exactly, lowercase,
+    /// no port, no trailing dot, `sub` one or two valid slug labels and
+    /// not a reserved one. `None` sends the host to [`Self::parse_steps`],
+    /// which decides it (and names the error) one SPEC step at a time.
+    ///
+    /// Everything this accepts, the steps accept with the same key: the
+    /// apex has a label that is not all digits (step 4), and each label
+    /// here is a slug (steps 6 and 7). A test pins the two together.
+    fn parse_common<'a>(&self, host: &'a [u8]) -> Option<RouteKey<'a>> {
+        if host.len() > MAX_NAME_LEN {
+            return None;
+        }
+        let apex = self.apex.as_bytes();
+        let cut = host.len().checked_sub(apex.len())?;
+        let (head, tail) = host.split_at_checked(cut)?;
+        let sub = match head.split_last() {
+            Some((b'.', sub)) if tail == apex => sub,
+            _ => return None,
+        };
+        // Slug labels: [a-z0-9-], no `--`, no `-` at an edge, 1-63 bytes,
+        // at most two. `prev` starts as a dot: a label edge.
+        let mut prev = b'.';
+        let mut dot = None;
+        for (i, &b) in sub.iter().enumerate() {
+            let edge = prev == b'.' || prev == b'-';
+            match b {
+                b'a'..=b'z' | b'0'..=b'9' => {}
+                b'-' if prev != b'.' && prev != b'-' => {}
+                b'.' if !edge && dot.is_none() => dot = Some(i),
+                _ => return None,
+            }
+            prev = b;
+        }
+        let first_len = dot.unwrap_or(sub.len());
+        let second_len = sub.len().saturating_sub(first_len).saturating_sub(1);
+        if prev == b'.' || prev == b'-' || first_len > MAX_LABEL_LEN || second_len > MAX_LABEL_LEN {
+            return None;
+        }
+        if dot.is_none() && self.is_reserved_ignore_case(sub) {
+            return None;
+        }
+        let key = core::str::from_utf8(sub).ok()?;
+        Some(RouteKey { key: Cow::Borrowed(key), dot })
+    }
+
+    /// SPEC §2 steps 1–8 one at a time, in order, so the first failing
+    /// step names the error.
+    fn parse_steps<'a>(&self, host: &'a [u8]) -> Result<RouteKey<'a>, HostError> {
+        let name = strip_port_and_dot(host)?;
         if name.len() > MAX_NAME_LEN {
             return Err(HostError::InvalidHost);
         }
@@ -521,7 +576,65 @@ fn check_label(label: &[u8]) -> Result<(), HostError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4_096))]
+
+        /// The one-pass common spelling accepts only what the SPEC steps
+        /// accept, with the same key and form, over hosts near every rule.
+        #[test]
+        fn common_spelling_agrees_with_the_steps(
+            sub in "([a-zA-Z0-9]{0,4}|-|--|\\.|[:_ @]|[a-z]{60,64}){0,6}",
+            apex in prop_oneof![Just(".vendo.run"), Just("vendo.run"), Just(".VENDO.run"), Just(".evilvendo.run"), Just(".vendo.run."), Just(".vendo.run:443"), Just("")],
+            reserved in prop_oneof![Just(""), Just("www"), Just("openai-proxy"), Just("Admin")],
+        ) {
+            let policy = HostPolicy::default();
+            let host = format!("{reserved}{sub}{apex}");
+            let common = policy.parse_common(host.as_bytes());
+            let steps = policy.parse_steps(host.as_bytes());
+            if let Some(key) = &common {
+                prop_assert_eq!(Ok(key), steps.as_ref(), "{:?}", host);
+            }
+            prop_assert_eq!(policy.parse(&host), steps, "{:?}", host);
+        }
+    }
+
+    #[test]
+    fn common_spelling_takes_the_usual_hosts() {
+        let policy = HostPolicy::default();
+        for (host, key, dot) in [
+            ("acme-crm.vendo.run", "acme-crm", None),
+            ("crm.acme.vendo.run", "crm.acme", Some(3)),
+            ("a1.vendo.run", "a1", None),
+            ("123.vendo.run", "123", None),
+        ] {
+            let got = policy.parse_common(host.as_bytes()).unwrap();
+            assert_eq!((got.as_str(), got.dot), (key, dot), "{host}");
+        }
+        // Each of these goes to the steps: uppercase, a port, a trailing
+        // dot, reserved, three labels, bad slugs, another apex, too long.
+        let long = format!("{}.vendo.run", "a".repeat(64));
+        for host in [
+            "Acme-crm.vendo.run",
+            "acme-crm.vendo.run:443",
+            "acme-crm.vendo.run.",
+            "www.vendo.run",
+            "a.b.c.vendo.run",
+            "a--b.vendo.run",
+            "-a.vendo.run",
+            "a-.vendo.run",
+            "a..b.vendo.run",
+            ".vendo.run",
+            "vendo.run",
+            "acme.evilvendo.run",
+            &long,
+        ] {
+            assert!(policy.parse_common(host.as_bytes()).is_none(), "{host}");
+        }
+    }
 
     #[test]
     fn port_rules() {
