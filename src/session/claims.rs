@@ -1,8 +1,9 @@
 //! Claims parsing, run only after the MAC verified (SPEC §4, check 4
 //! `bad_claims`).
 
-use crate::wire::parse_canonical_secs;
-use crate::{DeploymentId, Email, TenantId, Timestamp, UserId};
+use crate::ids::{MAX_EMAIL_LEN, MAX_ID_LEN, MIN_EMAIL_LEN};
+use crate::wire::MAX_INT_DIGITS;
+use crate::{DeploymentId, TenantId, Timestamp};
 
 /// Validated claims: byte spans into the decoded payload, and the times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,45 +16,242 @@ pub(super) struct Parsed {
     pub(super) expires_at: Timestamp,
 }
 
+/// Byte classes of the one-pass parser: an id byte (`[A-Za-z0-9_-]`,
+/// SPEC §1), a visible ASCII byte (an email's, `0x21`–`0x7E`), a digit,
+/// and `@`.
+const ID: u8 = 1;
+const VISIBLE: u8 = 2;
+const DIGIT: u8 = 4;
+const AT: u8 = 8;
+
+/// The classes of every byte; `LF` and every byte that is not visible
+/// ASCII have none.
+// Evaluated at compile time: an out-of-range index fails the build.
+#[allow(clippy::indexing_slicing)]
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        let c = b as u8;
+        let mut class = VISIBLE;
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' {
+            class |= ID;
+        }
+        if c.is_ascii_digit() {
+            class |= DIGIT;
+        }
+        if c == b'@' {
+            class |= AT;
+        }
+        t[b] = class;
+        b += 1;
+    }
+    t
+};
+
+/// One field as the pass saw it: where it is, and the classes all of its
+/// bytes share (`all`) and any of them has (`any`).
+#[derive(Clone, Copy)]
+struct Field {
+    start: usize,
+    end: usize,
+    all: u8,
+    any: u8,
+}
+
+impl Field {
+    const EMPTY: Self = Self { start: 0, end: 0, all: 0, any: 0 };
+
+    const fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// `TenantId`, `DeploymentId` and `UserId` rules (SPEC §1).
+    const fn is_id(&self) -> bool {
+        self.all & ID != 0 && self.len() >= 1 && self.len() <= MAX_ID_LEN
+    }
+
+    /// `Email` rules (SPEC §4): visible ASCII, 3–254 bytes, an `@` that
+    /// is neither first nor last.
+    fn is_email(&self, claims: &[u8]) -> bool {
+        let edge_at = claims.get(self.start) == Some(&b'@') || claims.get(self.end.wrapping_sub(1)) == Some(&b'@');
+        self.all & VISIBLE != 0
+            && self.any & AT != 0
+            && (MIN_EMAIL_LEN..=MAX_EMAIL_LEN).contains(&self.len())
+            && !edge_at
+    }
+
+    /// A canonical decimal timestamp (SPEC §4): digits only, no leading
+    /// zero, at most [`MAX_INT_DIGITS`], at most the largest timestamp.
+    fn secs(&self, claims: &[u8]) -> Option<Timestamp> {
+        let digits = claims.get(self.start..self.end)?;
+        let canonical = match digits {
+            [] => false,
+            [b'0'] => true,
+            [b'0', ..] => false,
+            _ => digits.len() <= MAX_INT_DIGITS,
+        };
+        if self.all & DIGIT == 0 || !canonical {
+            return None;
+        }
+        // INVARIANT: at most 12 digits, below 10^12, so nothing wraps.
+        let v = digits.iter().fold(0u64, |v, &d| v.wrapping_mul(10).wrapping_add(u64::from(d.wrapping_sub(b'0'))));
+        Timestamp::from_unix_seconds(v).ok()
+    }
+}
+
 /// Parses `tenant LF deployment LF user LF email LF iat LF exp`.
 ///
 /// Exactly six fields; `iat < exp`. Every id and the email are checked
 /// with the same rules as their types (SPEC §1, §4), which also rejects
 /// any byte that is not ASCII, so the spans are valid UTF-8.
-pub(super) fn parse(claims: &[u8]) -> Option<Parsed> {
-    // No separate UTF-8 pass: every field below accepts ASCII only, so a
-    // byte that is not ASCII anywhere fails its field (SPEC §4 `bad_claims`).
-    let mut fields = claims.split(|&b| b == b'\n');
-    let mut spans = [(0usize, 0usize); 4];
+///
+/// `tenant` and `deployment` are the ids the caller will compare the
+/// first two fields with (checks 8 and 9). Both are valid ids, so a
+/// field equal to one is valid without looking at its bytes again; any
+/// other field is classified byte by byte, in one pass that also finds
+/// the fields. The result is the same whatever `expected` holds: a test
+/// pins it to the types' own validators.
+pub(super) fn parse(claims: &[u8], tenant: &TenantId, deployment: &DeploymentId) -> Option<Parsed> {
+    let mut fields = [Field::EMPTY; 6];
+    let mut n = 0usize;
     let mut start = 0usize;
-    for span in &mut spans {
-        let field = fields.next()?;
-        let end = start.checked_add(field.len())?;
-        *span = (start, end);
-        start = end.checked_add(1)?;
+    for want in [tenant.as_str().as_bytes(), deployment.as_str().as_bytes()] {
+        let end = start.checked_add(want.len())?;
+        if claims.get(start..end) != Some(want) || claims.get(end) != Some(&b'\n') {
+            break;
+        }
+        *fields.get_mut(n)? = Field { start, end, all: ID, any: ID };
+        n = n.saturating_add(1);
+        start = end.saturating_add(1);
     }
-    let iat = fields.next()?;
-    let exp = fields.next()?;
-    if fields.next().is_some() {
+    let (mut all, mut any) = (0xffu8, 0u8);
+    for (i, &b) in claims.iter().enumerate().skip(start) {
+        let class = CLASS.get(usize::from(b)).copied().unwrap_or(0);
+        if b == b'\n' {
+            *fields.get_mut(n)? = Field { start, end: i, all, any };
+            n = n.saturating_add(1);
+            start = i.saturating_add(1);
+            (all, any) = (0xff, 0);
+        } else {
+            all &= class;
+            any |= class;
+        }
+    }
+    *fields.get_mut(n)? = Field { start, end: claims.len(), all, any };
+    if n != 5 {
         return None;
     }
-    let [tenant, deployment, user, email] =
-        spans.map(|(s, e)| claims.get(s..e).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or_default());
-    TenantId::validate(tenant).ok()?;
-    DeploymentId::validate(deployment).ok()?;
-    UserId::validate(user).ok()?;
-    Email::validate(email).ok()?;
-    let issued_at = parse_canonical_secs(iat)?;
-    let expires_at = parse_canonical_secs(exp)?;
+    let [tenant, deployment, user, email, iat, exp] = fields;
+    if !(tenant.is_id() && deployment.is_id() && user.is_id() && email.is_email(claims)) {
+        return None;
+    }
+    let issued_at = iat.secs(claims)?;
+    let expires_at = exp.secs(claims)?;
     if issued_at >= expires_at {
         return None;
     }
+    let spans = [tenant, deployment, user, email].map(|f| (f.start, f.end));
     Some(Parsed { spans, issued_at, expires_at })
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::wire::parse_canonical_secs;
+    use crate::{Email, UserId};
+
+    /// The rule written with the types' own validators and the shared
+    /// integer parser: what the one-pass parser must agree with.
+    fn reference(claims: &[u8]) -> Option<Parsed> {
+        let mut fields = claims.split(|&b| b == b'\n');
+        let mut spans = [(0usize, 0usize); 4];
+        let mut start = 0usize;
+        for span in &mut spans {
+            let field = fields.next()?;
+            let end = start.checked_add(field.len())?;
+            *span = (start, end);
+            start = end.checked_add(1)?;
+        }
+        let (iat, exp) = (fields.next()?, fields.next()?);
+        if fields.next().is_some() {
+            return None;
+        }
+        let [t, d, u, e] = spans.map(|(s, e)| core::str::from_utf8(&claims[s..e]).ok());
+        TenantId::validate(t?).ok()?;
+        DeploymentId::validate(d?).ok()?;
+        UserId::validate(u?).ok()?;
+        Email::validate(e?).ok()?;
+        let (issued_at, expires_at) = (parse_canonical_secs(iat)?, parse_canonical_secs(exp)?);
+        (issued_at < expires_at).then_some(Parsed { spans, issued_at, expires_at })
+    }
+
+    /// Fields near the rules' edges: valid ones, and each kind of wrong.
+    fn field() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            "[A-Za-z0-9_-]{0,66}".prop_map(String::into_bytes),
+            "[!-~]{0,3}@[!-~]{0,3}".prop_map(String::into_bytes),
+            "[a-z@.]{1,8}".prop_map(String::into_bytes),
+            "(0|[1-9][0-9]{0,12}|0[0-9]{1,3})".prop_map(String::into_bytes),
+            "2534023007[0-9]{2}".prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 0..6),
+            Just(vec![b'a'; 254]).prop_map(|mut v| {
+                v[100] = b'@';
+                v
+            }),
+            Just(vec![b'a'; 255]).prop_map(|mut v| {
+                v[100] = b'@';
+                v
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4_096))]
+
+        #[test]
+        fn one_pass_agrees_with_the_validators(
+            fields in proptest::collection::vec(field(), 0..8),
+            lf_at_end in any::<bool>(),
+            expected in proptest::collection::vec(0usize..4, 2),
+        ) {
+            let mut claims = fields.join(&b'\n');
+            if lf_at_end {
+                claims.push(b'\n');
+            }
+            // The expected ids: the claims' own first fields when they are
+            // ids (the fast path), another id, a prefix or an extension of
+            // the field.
+            let pick = |which: usize, i: usize| -> String {
+                let own = String::from_utf8_lossy(fields.get(i).map_or(&[][..], |f| &f[..])).into_owned();
+                let id = match which {
+                    0 => own,
+                    1 => "t_1".to_owned(),
+                    2 => own.get(..own.len().saturating_sub(1)).unwrap_or_default().to_owned(),
+                    _ => format!("{own}x"),
+                };
+                if TenantId::validate(&id).is_ok() { id } else { "t_1".to_owned() }
+            };
+            let t: TenantId = pick(expected[0], 0).parse().unwrap();
+            let d: DeploymentId = pick(expected[1], 1).parse().unwrap();
+            let want = reference(&claims);
+            prop_assert_eq!(parse(&claims, &t, &d), want, "{:?}", String::from_utf8_lossy(&claims));
+        }
+
+        #[test]
+        fn one_pass_agrees_on_valid_shapes(
+            t in "[A-Za-z0-9_-]{1,64}", d in "[A-Za-z0-9_-]{1,64}", u in "[A-Za-z0-9_-]{1,64}",
+            local in "[!-~]{1,20}", domain in "[!-~]{1,20}", iat in 0u64..2_000_000_000, life in 1u64..1_000,
+        ) {
+            let claims = format!("{t}\n{d}\n{u}\n{local}@{domain}\n{iat}\n{}", iat.saturating_add(life));
+            let (tenant, deployment): (TenantId, DeploymentId) = (t.parse().unwrap(), d.parse().unwrap());
+            let other: TenantId = "t_1".parse().unwrap();
+            prop_assert_eq!(parse(claims.as_bytes(), &tenant, &deployment), reference(claims.as_bytes()));
+            prop_assert_eq!(parse(claims.as_bytes(), &other, &deployment), reference(claims.as_bytes()));
+        }
+    }
 
     #[test]
     fn canonical_integers() {
@@ -81,7 +279,9 @@ mod tests {
 
     #[test]
     fn parses_six_fields() {
-        let p = parse(b"t_1\nd_1\nu_1\na@b.io\n10\n20").unwrap();
+        let (t, d): (TenantId, DeploymentId) = ("t_1".parse().unwrap(), "d_1".parse().unwrap());
+        let p = parse(b"t_1\nd_1\nu_1\na@b.io\n10\n20", &t, &d).unwrap();
+        assert_eq!(parse(b"t_1\nd_1\nu_1\na@b.io\n10\n20", &"t_2".parse().unwrap(), &d), Some(p));
         assert_eq!(p.spans, [(0, 3), (4, 7), (8, 11), (12, 18)]);
         assert_eq!(p.issued_at.unix_seconds(), 10);
         assert_eq!(p.expires_at.unix_seconds(), 20);
@@ -104,7 +304,8 @@ mod tests {
             b"",
         ];
         for (i, case) in cases.iter().enumerate() {
-            assert_eq!(parse(case), None, "case {i}");
+            let (t, d): (TenantId, DeploymentId) = ("t".parse().unwrap(), "d".parse().unwrap());
+            assert_eq!(parse(case, &t, &d), None, "case {i}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Token shape: `"v1." kid "." payload "." mac`, checked and decoded
 //! without allocating (SPEC §4, check 1 `malformed`).
 
-use super::{MAC_B64_LEN, MAC_LEN, MAX_TOKEN_LEN, VERSION_PREFIX, is_valid_kid};
+use super::{MAC_B64_LEN, MAC_LEN, MAX_KID_LEN, MAX_TOKEN_LEN, VERSION_PREFIX, is_valid_kid};
 
 /// A token whose shape is valid, nothing about it authenticated yet.
 #[derive(Debug)]
@@ -15,27 +15,33 @@ pub(super) struct Parts<'t> {
     pub(super) mac: [u8; MAC_LEN],
 }
 
-fn split_dot(s: &[u8]) -> Option<(&[u8], &[u8])> {
-    let dot = s.iter().position(|&b| b == b'.')?;
-    let (head, tail) = s.split_at_checked(dot)?;
-    Some((head, tail.get(1..)?))
-}
-
 /// Checks everything SPEC §4 files under `malformed` except the payload's
 /// base64, which [`decode_canonical`] checks.
 ///
 /// The length is checked first, before any byte is looked at. The `mac`
-/// part is the rest after the second dot, so an extra dot lands in it and
-/// fails its alphabet check.
+/// is the last [`MAC_B64_LEN`] bytes and must follow a dot; the payload is
+/// what lies between the kid's dot and that one. This is the split on the
+/// first two dots whenever either is valid: a dot inside the payload or
+/// the `mac` fails its alphabet check, so both splits call such a token
+/// malformed, and the payload is not scanned twice.
 pub(super) fn split(token: &[u8]) -> Option<Parts<'_>> {
     if token.len() > MAX_TOKEN_LEN {
         return None;
     }
     let rest = token.strip_prefix(VERSION_PREFIX)?;
-    let (kid, rest) = split_dot(rest)?;
-    let (payload, mac_b64) = split_dot(rest)?;
+    // A kid is at most MAX_KID_LEN bytes, so its dot is within the first
+    // MAX_KID_LEN + 1; the kid's syntax is checked below.
+    let dot = rest.iter().take(MAX_KID_LEN.saturating_add(1)).position(|&b| b == b'.')?;
+    let (kid, rest) = rest.split_at_checked(dot)?;
+    let rest = rest.get(1..)?;
+    let mac_at = rest.len().checked_sub(MAC_B64_LEN)?;
+    let (signed, mac_b64) = rest.split_at_checked(mac_at)?;
     // Claims always have six fields, so an empty payload is a missing part.
-    if !is_valid_kid(kid) || payload.is_empty() || mac_b64.len() != MAC_B64_LEN {
+    let payload = match signed.split_last() {
+        Some((b'.', payload)) if !payload.is_empty() => payload,
+        _ => return None,
+    };
+    if !is_valid_kid(kid) {
         return None;
     }
     let mut mac = [0u8; MAC_LEN];
@@ -153,8 +159,74 @@ mod tests {
 
     const MAC: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
+    /// SPEC §4's split as written: on the first two dots after `v1.`,
+    /// each part checked, the payload's base64 included.
+    fn reference(token: &[u8]) -> Option<(Vec<u8>, Vec<u8>, [u8; 32])> {
+        if token.len() > MAX_TOKEN_LEN {
+            return None;
+        }
+        let rest = token.strip_prefix(b"v1.")?;
+        let mut parts = rest.splitn(3, |&b| b == b'.');
+        let (kid, payload, mac_b64) = (parts.next()?, parts.next()?, parts.next()?);
+        if !is_valid_kid(kid) || payload.is_empty() || canonical(payload).is_none() {
+            return None;
+        }
+        let mut mac = [0u8; 32];
+        (B64U.decode_slice(mac_b64, &mut mac).ok()? == 32).then(|| (kid.to_vec(), payload.to_vec(), mac))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4_096))]
+
+        /// Splitting from the end (the mac's fixed length) accepts exactly
+        /// the tokens the split on the first two dots accepts, into the
+        /// same parts: extra dots, short or long parts and stray bytes.
+        #[test]
+        fn split_from_the_end_agrees_with_the_first_two_dots(
+            pieces in proptest::collection::vec("[A-Za-z0-9_-]{0,45}|[.=+/ ]|\\.[A-Za-z0-9_-]{43}", 0..7),
+            prefix in proptest::prop_oneof!["v1\\.", "v1", "v2\\.", ""],
+        ) {
+            let token = format!("{prefix}{}", pieces.concat());
+            let ours = split(token.as_bytes())
+                .filter(|p| canonical(p.payload).is_some())
+                .map(|p| (p.kid.to_vec(), p.payload.to_vec(), p.mac));
+            proptest::prop_assert_eq!(ours, reference(token.as_bytes()), "{}", token);
+        }
+    }
+
     fn tok(kid: &str, payload: &str, mac: &str) -> Vec<u8> {
         format!("v1.{kid}.{payload}.{mac}").into_bytes()
+    }
+
+    #[test]
+    fn split_from_the_end_agrees_on_every_placement_of_a_dot() {
+        // Kids, payloads and macs, valid and not, with dots anywhere: every
+        // combination splits as the first-two-dots rule does.
+        let kids = ["k1", "", "k.1", &"k".repeat(32), &"k".repeat(33), "k!"];
+        let payloads = ["YQ", "", "Y.Q", "YWJj", "YR", ".", "YQ.", ".YQ", &"A".repeat(40)];
+        let macs = [
+            MAC,
+            &MAC[1..],
+            &format!("{MAC}A"),
+            &format!("A.{}", &MAC[2..]),
+            &format!("{}.", &MAC[1..]),
+            &format!("{}B", &MAC[1..]),
+        ];
+        let mut accepted = 0;
+        for kid in kids {
+            for payload in payloads {
+                for mac in macs {
+                    let t = tok(kid, payload, mac);
+                    let ours = split(&t)
+                        .filter(|p| canonical(p.payload).is_some())
+                        .map(|p| (p.kid.to_vec(), p.payload.to_vec(), p.mac));
+                    let expected = reference(&t);
+                    accepted += usize::from(expected.is_some());
+                    assert_eq!(ours, expected, "{}", String::from_utf8_lossy(&t));
+                }
+            }
+        }
+        assert_eq!(accepted, 2 * 3, "two kids and three payloads are valid, with the one valid mac");
     }
 
     #[test]

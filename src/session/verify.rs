@@ -360,7 +360,7 @@ fn verify_bytes(
         return Err(VerifyError::BadClaims);
     }
     let raw = claims_buf.get(..decoded_len).ok_or(VerifyError::BadClaims)?;
-    let parsed = claims::parse(raw).ok_or(VerifyError::BadClaims)?;
+    let parsed = claims::parse(raw, tenant, deployment).ok_or(VerifyError::BadClaims)?;
     let (iat, exp) = (parsed.issued_at.unix_seconds(), parsed.expires_at.unix_seconds());
 
     // 5. lifetime_too_long. INVARIANT: parse guarantees iat < exp.
