@@ -266,6 +266,14 @@ pub struct HostPolicy {
     apex: String,
     // INVARIANT: sorted, deduplicated, each a valid slug.
     reserved: Vec<String>,
+    // INVARIANT: bit `n` is set iff some reserved label is `n` bytes long,
+    // so most labels are known not to be reserved without a comparison.
+    reserved_lens: u64,
+}
+
+/// Bit `n` set for each label of length `n` (every slug is 1–63 bytes).
+fn lengths_of(labels: &[String]) -> u64 {
+    labels.iter().fold(0u64, |mask, l| mask | 1u64.checked_shl(u32::try_from(l.len()).unwrap_or(u32::MAX)).unwrap_or(0))
 }
 
 impl Default for HostPolicy {
@@ -273,7 +281,7 @@ impl Default for HostPolicy {
     fn default() -> Self {
         let mut reserved: Vec<String> = DEFAULT_RESERVED.iter().map(|s| String::from(*s)).collect();
         reserved.sort_unstable();
-        Self { apex: String::from(DEFAULT_APEX), reserved }
+        Self { apex: String::from(DEFAULT_APEX), reserved_lens: lengths_of(&reserved), reserved }
     }
 }
 
@@ -306,6 +314,7 @@ impl HostPolicy {
         }
         reserved.sort_unstable();
         reserved.dedup();
+        self.reserved_lens = lengths_of(&reserved);
         self.reserved = reserved;
         Ok(self)
     }
@@ -481,7 +490,9 @@ impl HostPolicy {
     }
 
     fn is_reserved_ignore_case(&self, label: &[u8]) -> bool {
-        self.reserved.iter().any(|r| r.as_bytes().eq_ignore_ascii_case(label))
+        let len = u32::try_from(label.len()).unwrap_or(u32::MAX);
+        let maybe = self.reserved_lens.checked_shr(len).is_some_and(|m| m & 1 != 0);
+        maybe && self.reserved.iter().any(|r| r.as_bytes().eq_ignore_ascii_case(label))
     }
 
     /// The part of `name` left of `.{apex}`, or the SPEC §2 step 5/6 error.
@@ -661,6 +672,12 @@ mod tests {
         let p = HostPolicy::default().with_reserved(["zeta", "alpha", "zeta"]).unwrap();
         assert!(p.is_reserved("alpha") && p.is_reserved("zeta") && !p.is_reserved("www"));
         assert!(HostPolicy::default().with_reserved(["Bad"]).is_err());
+        // Replacing the list replaces the lengths that are looked up.
+        let p = HostPolicy::default().with_reserved(["zeta", &"r".repeat(63)]).unwrap();
+        for host in ["zeta.vendo.run", "ZETA.vendo.run", &format!("{}.vendo.run", "r".repeat(63))] {
+            assert_eq!(p.parse(host), Err(HostError::Reserved), "{host}");
+        }
+        assert!(p.parse("www.vendo.run").is_ok() && p.parse("zetb.vendo.run").is_ok());
     }
 
     #[test]
