@@ -45,7 +45,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::ids::{ConnectionId, TenantId};
 use crate::tenancy::{Connection, GrantedConnection, Provider};
-use crate::wire::{B64U, MAX_KID_LEN, field, field_with, is_kid};
+use crate::wire::{B64U, field, field_with, is_kid};
 
 /// Shortest master key accepted, in bytes.
 pub const MIN_MASTER_KEY_LEN: usize = 32;
@@ -57,8 +57,10 @@ pub const MAX_CREDENTIAL_LEN: usize = 4096;
 pub const NONCE_LEN: usize = 12;
 
 const TAG_LEN: usize = 16;
-/// The longest base64url body a valid seal can have.
-const MAX_SEALED_BODY_CHARS: usize = (NONCE_LEN + MAX_CREDENTIAL_LEN + TAG_LEN).div_ceil(3) * 4;
+/// The longest base64url body a valid seal can have: the unpadded
+/// encoding of nonce, longest credential and tag (exact, so the longest
+/// credential's seal is at the bound).
+const MAX_SEALED_BODY_CHARS: usize = ((NONCE_LEN + MAX_CREDENTIAL_LEN + TAG_LEN) * 4).div_ceil(3);
 const KEY_LABEL: &[u8] = b"vendo-credential-key-v1\0";
 const AAD_LABEL: &[u8] = b"vendo-credential-v1\0";
 
@@ -237,7 +239,8 @@ impl MasterKeyRing {
         let connection = granted.connection();
         let rest = sealed.strip_prefix("v1.").ok_or(CredentialUnreadable)?;
         let (kid, body) = rest.split_once('.').ok_or(CredentialUnreadable)?;
-        if kid.len() > MAX_KID_LEN || !is_kid(kid.as_bytes()) {
+        // `is_kid` bounds the length as well.
+        if !is_kid(kid.as_bytes()) {
             return Err(CredentialUnreadable);
         }
         if body.len() > MAX_SEALED_BODY_CHARS {

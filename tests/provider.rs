@@ -190,8 +190,11 @@ fn each_adapter_takes_the_credential_its_way() {
         assert!(h.get("authorization").is_none() || adapter != Adapter::Anthropic);
         assert_eq!(f.deployment_id().as_str(), "d_any", "a tenant-wide key takes the binding's deployment");
     }
+    // The name is the connection's provider (SPEC §7 step 4) and is what
+    // logs print: parsing, naming and displaying agree for every adapter.
     for a in Adapter::ALL {
         assert_eq!(Adapter::for_name(a.name()), Some(a));
+        assert_eq!(a.to_string(), a.name());
     }
     assert_eq!(Adapter::for_name("OpenAI"), None);
 }
