@@ -352,9 +352,12 @@ fn no_lookup_after_a_rename_commits_sees_the_old_key() {
     // `committed` is the number of renames whose COMMIT has returned.
     let committed = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
+    // Lookups so far, of renamed-away keys and of the current one.
+    let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
     let readers: Vec<_> = (0..8)
         .map(|r| {
             let (committed, done, keys, info) = (committed.clone(), done.clone(), keys.clone(), pg.conninfo());
+            let counts = counts.clone();
             std::thread::spawn(move || {
                 let mut db = Client::connect(&info, NoTls).unwrap();
                 let mut rng = Rng(r);
@@ -367,9 +370,11 @@ fn no_lookup_after_a_rename_commits_sees_the_old_key() {
                     let row = db.query_opt("SELECT deployment_slug FROM vendo_routes_lookup($1)", &[&keys[j]]).unwrap();
                     if j < before {
                         old_reads += 1;
+                        counts[0].fetch_add(1, Ordering::SeqCst);
                         assert!(row.is_none(), "reader {r} saw {} after rename {before} committed", keys[j]);
                     } else if row.is_some() {
                         current_hits += 1;
+                        counts[1].fetch_add(1, Ordering::SeqCst);
                     }
                 }
                 (old_reads, current_hits)
@@ -385,6 +390,15 @@ fn no_lookup_after_a_rename_commits_sees_the_old_key() {
         assert_eq!(apply(&mut db, &change), "applied");
         committed.store(i + 1, Ordering::SeqCst);
         std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // On a loaded machine the readers may have done few lookups by now;
+    // they go on reading the settled state until both kinds are plentiful
+    // (bounded, so a stuck reader still fails the test below).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while (counts[0].load(Ordering::SeqCst) <= 100 || counts[1].load(Ordering::SeqCst) <= 100)
+        && std::time::Instant::now() < until
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
     done.store(true, Ordering::SeqCst);
     let (mut old_reads, mut hits) = (0, 0);
