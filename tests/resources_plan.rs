@@ -216,3 +216,18 @@ proptest! {
         prop_assert_eq!(check_disjoint(&plans), Ok(()));
     }
 }
+
+/// A provider's name is the manifest's `computeProvider` value: naming it
+/// and serializing it agree, and the name parses back to the provider.
+#[test]
+fn compute_provider_names_are_the_manifest_values() {
+    for (p, name) in [
+        (ComputeProvider::Railway, "railway"),
+        (ComputeProvider::CloudflareWorkers, "cloudflare-workers"),
+        (ComputeProvider::CloudflarePages, "cloudflare-pages"),
+    ] {
+        assert_eq!(p.as_str(), name);
+        assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
+        assert_eq!(serde_json::from_str::<ComputeProvider>(&format!("\"{name}\"")).unwrap(), p);
+    }
+}

@@ -298,3 +298,68 @@ impl TenantLookup for TenancyModel {
         Ok(self.connections.get(connection_id).filter(|c| c.tenant_id() == tenant_id).cloned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One way to break the model by hand.
+    type Breakage<'a> = (&'static str, Box<dyn Fn(&mut TenancyModel) + 'a>);
+
+    /// A model with one tenant-consistent binding, and the ids it uses.
+    fn bound() -> (TenancyModel, DeploymentId, ConnectionId) {
+        let mut m = TenancyModel::new();
+        let (t1, t2): (TenantId, TenantId) = ("t_1".parse().unwrap(), "t_2".parse().unwrap());
+        let (d, c): (DeploymentId, ConnectionId) = ("d_1".parse().unwrap(), "c_1".parse().unwrap());
+        m.insert_tenant(t1.clone()).unwrap();
+        m.insert_tenant(t2).unwrap();
+        m.insert_deployment(Deployment::new(d.clone(), t1.clone())).unwrap();
+        m.insert_connection(Connection::new(c.clone(), t1, "openai".parse().unwrap())).unwrap();
+        m.insert_binding("b_1".parse().unwrap(), &d, &c).unwrap();
+        (m, d, c)
+    }
+
+    /// The oracle the property tests lean on must report every state the
+    /// writes refuse to build, so each row breaks one invariant by hand.
+    #[test]
+    fn the_invariant_check_names_each_broken_binding() {
+        let (m, d, c) = bound();
+        assert!(m.check_invariants().is_ok());
+        let t2: TenantId = "t_2".parse().unwrap();
+        let t9: TenantId = "t_9".parse().unwrap();
+        let provider: crate::tenancy::Provider = "openai".parse().unwrap();
+        let broken: [Breakage<'_>; 6] = [
+            (
+                "deployment of another tenant",
+                Box::new(|m| drop(m.deployments.insert(d.clone(), Deployment::new(d.clone(), t2.clone())))),
+            ),
+            (
+                "connection of another tenant",
+                Box::new(|m| {
+                    drop(m.connections.insert(c.clone(), Connection::new(c.clone(), t2.clone(), provider.clone())))
+                }),
+            ),
+            ("deployment missing", Box::new(|m| drop(m.deployments.remove(&d)))),
+            ("connection missing", Box::new(|m| drop(m.connections.remove(&c)))),
+            (
+                "a deployment of an unknown tenant",
+                Box::new(|m| {
+                    let other: DeploymentId = "d_9".parse().unwrap();
+                    m.deployments.insert(other.clone(), Deployment::new(other, t9.clone()));
+                }),
+            ),
+            (
+                "a connection of an unknown tenant",
+                Box::new(|m| {
+                    let other: ConnectionId = "c_9".parse().unwrap();
+                    m.connections.insert(other.clone(), Connection::new(other, t9.clone(), provider.clone()));
+                }),
+            ),
+        ];
+        for (what, breaks) in &broken {
+            let (mut m, _, _) = bound();
+            breaks(&mut m);
+            assert_eq!(m.check_invariants().map_err(|b| b.id().as_str().to_owned()), Err("b_1".to_owned()), "{what}");
+        }
+    }
+}
