@@ -231,3 +231,40 @@ fn compute_provider_names_are_the_manifest_values() {
         assert_eq!(serde_json::from_str::<ComputeProvider>(&format!("\"{name}\"")).unwrap(), p);
     }
 }
+
+/// A resource's name is the manifest's `resources` value.
+#[test]
+fn resource_kind_names_are_the_manifest_values() {
+    for (k, name) in
+        [(ResourceKind::Database, "database"), (ResourceKind::Redis, "redis"), (ResourceKind::Bucket, "bucket")]
+    {
+        assert_eq!(k.as_str(), name);
+        assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{name}\""));
+    }
+}
+
+/// Each system's name rule, at its edges: a name one byte over the limit
+/// would be refused (or truncated into a sibling's name) by the provider
+/// that creates it, so the plan must never produce one.
+#[test]
+fn each_system_takes_names_up_to_its_own_limit() {
+    for (system, max, min) in [
+        (ResourceSystem::RailwayProject, 63, 1),
+        (ResourceSystem::RailwayService, 32, 1),
+        (ResourceSystem::NeonBranch, 63, 1),
+        (ResourceSystem::R2Bucket, 63, 3),
+        (ResourceSystem::CloudflareWorker, 63, 1),
+        (ResourceSystem::CloudflarePagesProject, 58, 1),
+    ] {
+        assert_eq!(system.max_name_len(), max, "{system:?}");
+        assert!(system.is_valid_name(&"a".repeat(max)), "{system:?} at its limit");
+        assert!(!system.is_valid_name(&"a".repeat(max + 1)), "{system:?} over its limit");
+        assert!(system.is_valid_name(&"a".repeat(min)), "{system:?} at its minimum");
+        assert!(!system.is_valid_name(&"a".repeat(min - 1)), "{system:?} under its minimum");
+        // Each row: a byte or an edge no system here accepts.
+        for bad in ["-abc", "abc-", "ab_c", "Abc", "ab.c", "ab c", "abç"] {
+            assert!(!system.is_valid_name(bad), "{system:?} took {bad:?}");
+        }
+        assert!(system.is_valid_name("a-1-b"), "{system:?}");
+    }
+}
