@@ -319,6 +319,21 @@ mod tests {
         (m, d, c)
     }
 
+    /// A tenant that still owns rows cannot be deleted (its rows would be
+    /// left to nobody, then to whoever reuses the id), and another
+    /// tenant's rows never block deleting an empty one.
+    #[test]
+    fn deleting_a_tenant_looks_at_its_own_rows_only() {
+        let (mut m, _, _) = bound();
+        let (t1, t2): (TenantId, TenantId) = ("t_1".parse().unwrap(), "t_2".parse().unwrap());
+        assert_eq!(m.delete_tenant(&t1), Err(WriteRefused::StillReferenced));
+        assert_eq!(m.delete_tenant(&t2), Ok(()));
+        let mut only = TenancyModel::new();
+        only.insert_tenant(t1.clone()).unwrap();
+        only.insert_connection(Connection::new("c_1".parse().unwrap(), t1.clone(), "openai".parse().unwrap())).unwrap();
+        assert_eq!(only.delete_tenant(&t1), Err(WriteRefused::StillReferenced));
+    }
+
     /// The oracle the property tests lean on must report every state the
     /// writes refuse to build, so each row breaks one invariant by hand.
     #[test]
