@@ -268,3 +268,41 @@ fn each_system_takes_names_up_to_its_own_limit() {
         assert!(system.is_valid_name("a-1-b"), "{system:?}");
     }
 }
+
+/// The resource-name encoding written out: 6-bit symbols, read 5 bits at a
+/// time into lowercase base32, the last group zero-padded.
+fn encode_id(id: &str) -> String {
+    const SYMBOLS: &[u8] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+    const BASE32: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let bits: Vec<u8> = id
+        .bytes()
+        .flat_map(|b| {
+            let v = SYMBOLS.iter().position(|&s| s == b).unwrap() as u8;
+            (0..6).rev().map(move |i| (v >> i) & 1)
+        })
+        .collect();
+    let mut out = String::from("vd-");
+    for chunk in bits.chunks(5) {
+        let v = (0..5).fold(0usize, |v, i| v << 1 | usize::from(chunk.get(i).copied().unwrap_or(0)));
+        out.push(char::from(BASE32[v]));
+    }
+    out
+}
+
+/// Only ids the planner would name decode back: a name that encodes a
+/// longer (though valid) deployment id is not any planned resource's, and
+/// attributing it to that deployment would let a crafted name pass an
+/// audit.
+#[test]
+fn names_of_ids_too_long_to_plan_decode_to_nothing() {
+    let longest = "d".repeat(MAX_PLANNABLE_DEPLOYMENT_ID_LEN);
+    let id: DeploymentId = longest.parse().unwrap();
+    assert_eq!(encode_id(&longest), resource_name(&id).unwrap(), "the written-out encoding is the planner's");
+    assert_eq!(deployment_id_from_resource_name(&encode_id(&longest)), Some(id));
+    for len in [MAX_PLANNABLE_DEPLOYMENT_ID_LEN + 1, 64] {
+        let too_long = "d".repeat(len);
+        assert!(too_long.parse::<DeploymentId>().is_ok(), "a valid id of {len} bytes");
+        assert_eq!(deployment_id_from_resource_name(&encode_id(&too_long)), None, "{len} bytes");
+    }
+    assert_eq!(deployment_id_from_resource_name("vd-"), None);
+}
