@@ -210,7 +210,12 @@ fn a_proxy_reissues_through_the_gate_for_both_reasons() {
         format!("__Host-vendo_session={}; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax", fresh.token())
     );
     assert!(fresh.set_cookie().is_sensitive());
-    assert!(!format!("{fresh:?}").contains(fresh.token()), "Debug never prints the token");
+    let debug = format!("{fresh:?}");
+    assert!(!debug.contains(fresh.token()), "Debug never prints the token");
+    assert!(
+        debug.starts_with("Reissued") && debug.contains(&format!("expires_at: {:?}", fresh.expires_at())),
+        "{debug}"
+    );
     // The replacement verifies, for the same identity, with no hint left.
     let again = verify_session(
         fresh.token().as_bytes(),
@@ -300,5 +305,53 @@ proptest::proptest! {
         proptest::prop_assert_eq!(restricted(&full, Gate::reads_header), restricted(&part, |_| true));
         let others = |n: &[u8]| !Gate::reads_header(n);
         proptest::prop_assert_eq!(restricted(&full, others), restricted(&before, others));
+    }
+}
+
+/// A denial prints its reason and its status, which is what a proxy logs.
+#[test]
+fn a_denial_displays_its_reason_and_status() {
+    let gate = Gate::new(ring());
+    let (mut parts, ()) = Request::get("/").header("host", HOST).body(()).unwrap().into_parts();
+    let denial = gate.admit(&mut parts, Some(&entry()), now()).unwrap_err();
+    assert_eq!(denial.code(), "no_session");
+    let shown = denial.to_string();
+    assert!(shown.ends_with(&format!("({})", denial.status())), "{shown}");
+    assert!(shown.len() > format!("({})", denial.status()).len() + 1, "the reason comes first: {shown}");
+}
+
+/// The headers the gate reads are exactly these, in any case: a caller
+/// that copies only them (a Worker) loses nothing, and copies nothing
+/// else. Each row not read is a near miss of one that is.
+#[test]
+fn the_gate_reads_exactly_its_headers() {
+    for name in [
+        "host",
+        "Cookie",
+        "CONNECTION",
+        "origin",
+        "sec-fetch-site",
+        "Sec-Fetch-Mode",
+        "sec-fetch-dest",
+        "x-vendo-user-id",
+        "X_Vendo_Anything",
+    ] {
+        assert!(Gate::reads_header(name.as_bytes()), "{name}");
+    }
+    for name in [
+        "hosts",
+        "hos",
+        "cookie2",
+        "connectio",
+        "origins",
+        "sec-fetch-user",
+        "sec-fetch-sitE2",
+        "user-agent",
+        "referer",
+        "x-vendor-id",
+        "accept",
+        "",
+    ] {
+        assert!(!Gate::reads_header(name.as_bytes()), "{name}");
     }
 }
