@@ -276,3 +276,29 @@ fn a_verifier_holds_a_bounded_set_of_its_own_deployment_keys() {
     let other = AttestationSecret::new("a9", &[9; 32]).unwrap().deployment_key(&"d_2".parse().unwrap());
     assert_eq!(AttestationVerifier::new(key(0)).with_key(other).unwrap_err().code(), "other_deployment");
 }
+
+/// Secrets print their key id and never their bytes: a log line or a
+/// panic message that formats one must not leak it.
+#[test]
+fn secrets_debug_as_their_kid_only() {
+    let s = secret();
+    let shown = format!("{s:?}");
+    assert!(shown.starts_with("AttestationSecret") && shown.contains("k2024"), "{shown}");
+    let key = s.deployment_key(&"d_1".parse().unwrap());
+    let shown = format!("{key:?}");
+    assert!(shown.starts_with("DeploymentKey") && shown.contains("k2024") && shown.contains("d_1"), "{shown}");
+    let hex: String = key.expose_secret().iter().map(|b| format!("{b:02x}")).collect();
+    let decimal = format!("{:?}", key.expose_secret());
+    assert!(!shown.contains(&hex) && !shown.contains(&decimal[1..20]), "{shown}");
+}
+
+/// What the attestation covers, read back part by part.
+#[test]
+fn a_target_reads_back_every_covered_part() {
+    let parts = request("PATCH", "/api/items?page=2&x", "acme-crm.vendo.run:8443");
+    let t = vendo_isolation::attestation::RequestTarget::new(&parts.method, &parts.uri, &parts.headers).unwrap();
+    assert_eq!(
+        (t.method(), t.authority(), t.path(), t.query()),
+        ("PATCH", "acme-crm.vendo.run:8443", "/api/items", Some("page=2&x"))
+    );
+}

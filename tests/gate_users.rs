@@ -355,3 +355,20 @@ fn the_gate_reads_exactly_its_headers() {
         assert!(!Gate::reads_header(name.as_bytes()), "{name}");
     }
 }
+
+/// The gate filters responses with its own session cookie's name, not the
+/// default one.
+#[test]
+fn the_gate_filters_responses_with_its_cookie_name() {
+    let gate = Gate::new(ring()).with_session_cookie("__Host-sid".parse().unwrap());
+    let mut h = headers(&[
+        ("set-cookie", "__Host-sid=forged; Path=/; Secure"),
+        ("set-cookie", "planted=1; Domain=vendo.run"),
+        ("set-cookie", "cart=3; Path=/; Secure"),
+    ]);
+    let report = gate.filter_response(&mut h);
+    let removed: Vec<&str> = report.removed_cookies().iter().map(|c| c.name()).collect();
+    assert_eq!(removed, ["__Host-sid", "planted"]);
+    assert_eq!(h.get_all("set-cookie").iter().collect::<Vec<_>>(), ["cart=3; Path=/; Secure"]);
+    assert!(report.is_tampering());
+}
