@@ -305,4 +305,16 @@ fn names_of_ids_too_long_to_plan_decode_to_nothing() {
         assert_eq!(deployment_id_from_resource_name(&encode_id(&too_long)), None, "{len} bytes");
     }
     assert_eq!(deployment_id_from_resource_name("vd-"), None);
+    // One name per id. Names of 7 or 13 characters after the prefix are
+    // no id's (ids of 5 and 10 bytes take 6 and 12, of 6 and 11 take 8 and
+    // 14): a zero character appended there carries only padding bits and
+    // must not decode to the shorter id.
+    for id in ["d_abc", "d_abcdefgh"] {
+        let name = resource_name(&id.parse().unwrap()).unwrap();
+        assert_eq!(deployment_id_from_resource_name(&name).unwrap().as_str(), id);
+        assert_eq!(deployment_id_from_resource_name(&format!("{name}a")), None, "{name}a");
+    }
+    // Elsewhere the longer name is another id's own: "d_1" then "-".
+    let name = resource_name(&"d_1".parse().unwrap()).unwrap();
+    assert_eq!(deployment_id_from_resource_name(&format!("{name}a")).unwrap().as_str(), "d_1-");
 }
