@@ -130,6 +130,9 @@ fn hostile_requests_are_rejected() {
         ("version 2", |p| set(p, "x-vendo-attestation", &WORKED.replacen("v1", "v2", 1)), E::Malformed),
         ("leading zero in ts", |p| set(p, "x-vendo-attestation", &WORKED.replace(".17", ".017")), E::Malformed),
         ("padded mac", |p| set(p, "x-vendo-attestation", &format!("{WORKED}=")), E::Malformed),
+        // A kid outside the SPEC §4 syntax is malformed, whatever the rest.
+        ("kid with a bad byte", |p| set(p, "x-vendo-attestation", &WORKED.replacen("k2024", "k!024", 1)), E::Malformed),
+        ("empty kid", |p| set(p, "x-vendo-attestation", &WORKED.replacen("k2024", "", 1)), E::Malformed),
         ("no host", |p| drop(p.headers.remove("host")), E::MissingAuthority),
         // Two Host headers: proxy and tool may each read a different one.
         (
@@ -301,4 +304,19 @@ fn a_target_reads_back_every_covered_part() {
         (t.method(), t.authority(), t.path(), t.query()),
         ("PATCH", "acme-crm.vendo.run:8443", "/api/items", Some("page=2&x"))
     );
+}
+
+/// The longest attestation, a 32-character kid at the last timestamp,
+/// is signed whole and verifies: the signing buffer is sized exactly for
+/// it, and a value cut short would fail closed for every such request.
+#[test]
+fn the_longest_attestation_is_signed_whole() {
+    let kid = "k".repeat(vendo_isolation::attestation::MAX_ATTESTATION_KID_LEN);
+    let secret = AttestationSecret::new(&kid, &[9; 32]).unwrap();
+    let mut parts = request("GET", "/a", "acme-crm.vendo.run");
+    strip_request(&mut parts, SESSION).inject(identity("d_1"), Some(&secret.signer(Timestamp::MAX))).unwrap();
+    let value = parts.headers["x-vendo-attestation"].to_str().unwrap().to_owned();
+    assert_eq!(value.len(), 2 + 1 + kid.len() + 1 + 12 + 1 + 43, "{value}");
+    let verifier = AttestationVerifier::new(secret.deployment_key(&"d_1".parse().unwrap()));
+    assert_eq!(verifier.verify(&parts, Timestamp::MAX).unwrap().kid(), kid);
 }

@@ -9,7 +9,7 @@ use super::keys::{AttestationSecret, keyed_mac};
 use crate::headers::Identity;
 use crate::hosts::authority::authority_of;
 use crate::time::Timestamp;
-use crate::wire::{B64U, field, write_decimal};
+use crate::wire::{B64U, MAX_INT_DIGITS, field, write_decimal};
 
 /// Domain-separation tag that starts every attestation message.
 pub(crate) const MESSAGE_TAG: &[u8] = b"vendo-attestation-v1\0";
@@ -201,8 +201,10 @@ impl AttestationSigner<'_> {
 }
 
 /// Longest `x-vendo-attestation` value: `v1.` + kid + `.` + timestamp +
-/// `.` + 43.
-pub(crate) const MAX_ATTESTATION_LEN: usize = 2 + 1 + super::keys::MAX_ATTESTATION_KID_LEN + 1 + 20 + 1 + MAC_B64_LEN;
+/// `.` + 43. Exact: a timestamp has at most [`MAX_INT_DIGITS`] digits, and
+/// the longest kid at the last timestamp fills the buffer.
+pub(crate) const MAX_ATTESTATION_LEN: usize =
+    2 + 1 + super::keys::MAX_ATTESTATION_KID_LEN + 1 + MAX_INT_DIGITS + 1 + MAC_B64_LEN;
 
 #[cfg(test)]
 mod tests {
