@@ -369,7 +369,7 @@ impl HostPolicy {
             let edge = prev == b'.' || prev == b'-';
             match b {
                 b'a'..=b'z' | b'0'..=b'9' => {}
-                b'-' if prev != b'.' && prev != b'-' => {}
+                b'-' if !edge => {}
                 b'.' if !edge && dot.is_none() => dot = Some(i),
                 _ => return None,
             }
