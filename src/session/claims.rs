@@ -2,7 +2,7 @@
 //! `bad_claims`).
 
 use crate::ids::{MAX_EMAIL_LEN, MAX_ID_LEN, MIN_EMAIL_LEN};
-use crate::wire::MAX_INT_DIGITS;
+use crate::wire::parse_canonical_secs;
 use crate::{DeploymentId, TenantId, Timestamp};
 
 /// Validated claims: byte spans into the decoded payload, and the times.
@@ -17,12 +17,10 @@ pub(super) struct Parsed {
 }
 
 /// Byte classes of the one-pass parser: an id byte (`[A-Za-z0-9_-]`,
-/// SPEC §1), a visible ASCII byte (an email's, `0x21`–`0x7E`), a digit,
-/// and `@`.
+/// SPEC §1), a visible ASCII byte (an email's, `0x21`–`0x7E`), and `@`.
 const ID: u8 = 1;
 const VISIBLE: u8 = 2;
-const DIGIT: u8 = 4;
-const AT: u8 = 8;
+const AT: u8 = 4;
 
 /// The classes of every byte; `LF` and every byte that is not visible
 /// ASCII have none.
@@ -36,9 +34,6 @@ const CLASS: [u8; 256] = {
         let mut class = VISIBLE;
         if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' {
             class |= ID;
-        }
-        if c.is_ascii_digit() {
-            class |= DIGIT;
         }
         if c == b'@' {
             class |= AT;
@@ -81,22 +76,10 @@ impl Field {
             && !edge_at
     }
 
-    /// A canonical decimal timestamp (SPEC §4): digits only, no leading
-    /// zero, at most [`MAX_INT_DIGITS`], at most the largest timestamp.
+    /// The field as a canonical decimal timestamp (SPEC §4), read by the
+    /// crate's one integer parser.
     fn secs(&self, claims: &[u8]) -> Option<Timestamp> {
-        let digits = claims.get(self.start..self.end)?;
-        let canonical = match digits {
-            [] => false,
-            [b'0'] => true,
-            [b'0', ..] => false,
-            _ => digits.len() <= MAX_INT_DIGITS,
-        };
-        if self.all & DIGIT == 0 || !canonical {
-            return None;
-        }
-        // INVARIANT: at most 12 digits, below 10^12, so nothing wraps.
-        let v = digits.iter().fold(0u64, |v, &d| v.wrapping_mul(10).wrapping_add(u64::from(d.wrapping_sub(b'0'))));
-        Timestamp::from_unix_seconds(v).ok()
+        parse_canonical_secs(claims.get(self.start..self.end)?)
     }
 }
 
@@ -110,7 +93,7 @@ impl Field {
 /// first two fields with (checks 8 and 9). Both are valid ids, so a
 /// field equal to one is valid without looking at its bytes again; any
 /// other field is classified byte by byte, in one pass that also finds
-/// the fields. The result is the same whatever `expected` holds: a test
+/// the fields. The result is the same whatever ids are passed: a test
 /// pins it to the types' own validators.
 pub(super) fn parse(claims: &[u8], tenant: &TenantId, deployment: &DeploymentId) -> Option<Parsed> {
     let mut fields = [Field::EMPTY; 6];
@@ -160,7 +143,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::wire::parse_canonical_secs;
     use crate::{Email, UserId};
 
     /// The rule written with the types' own validators and the shared
