@@ -368,6 +368,19 @@ fn admit(c: &mut Criterion) {
             BatchSize::NumIterations(32),
         )
     });
+    // The same, with the deployment's attestation key kept beside its
+    // entry by the caller instead of derived per request.
+    let kept = attesting.deployment_key(&entry.deployment_id).unwrap();
+    g.bench_function("ours/two_steps_attested_kept_key", |b| {
+        b.iter_batched_ref(
+            || clean.clone(),
+            |p| {
+                let found = attesting.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
+                attesting.with_deployment_key(&kept).admit(p, found.then_some(&entry), now()).is_ok()
+            },
+            BatchSize::NumIterations(32),
+        )
+    });
     g.bench_function("ours/two_steps_spoofed", |b| {
         b.iter_batched_ref(
             || attacked.clone(),

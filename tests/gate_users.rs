@@ -308,6 +308,82 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A deployment key the caller keeps changes no admit: the decision
+    /// and every forwarded header, the attestation included, are those of
+    /// the gate deriving the key itself, whichever key is kept. A key of
+    /// another deployment, or of another secret under another kid, is not
+    /// used (it would sign an attestation the tool refuses).
+    #[test]
+    fn a_kept_deployment_key_changes_no_admit(
+        hostile in vendo_isolation::testing::hostile_header_map(),
+        post in proptest::bool::ANY,
+        path in proptest::sample::select(vec![0usize, 1, 2]),
+        kept in proptest::sample::select(vec![0usize, 1, 2]),
+    ) {
+        let f = vendo_isolation::testing::fixture().unwrap();
+        let own = f.gate.deployment_key(&f.entry.deployment_id).unwrap();
+        let other_deployment = f.gate.deployment_key(&"d_2".parse().unwrap()).unwrap();
+        let rotated = AttestationSecret::new("a-next", &[9; 32]).unwrap().deployment_key(&f.entry.deployment_id);
+        let key = [&own, &other_deployment, &rotated][kept];
+        let mut headers = f.request.headers.clone();
+        for (n, v) in &hostile {
+            headers.append(n.clone(), v.clone());
+        }
+        let method = if post { Method::POST } else { Method::GET };
+        let uri: Uri = "http://127.0.0.1:9001/inbox?page=1".parse().unwrap();
+        let run = |keyed: bool| {
+            let mut parts = f.request.clone();
+            parts.method = method.clone();
+            parts.headers = headers.clone();
+            let gate = f.gate.with_deployment_key(key);
+            let answer = match (path, keyed) {
+                (0, true) => gate.admit(&mut parts, Some(&f.entry), f.now),
+                (0, false) => f.gate.admit(&mut parts, Some(&f.entry), f.now),
+                (1, true) => gate.admit_request(&method, "/inbox?page=1", HOST, &mut parts.headers, Some(&f.entry), f.now),
+                (1, false) => f.gate.admit_request(&method, "/inbox?page=1", HOST, &mut parts.headers, Some(&f.entry), f.now),
+                (_, true) => gate.admit_request_to(&method, &uri, HOST, &mut parts.headers, Some(&f.entry), f.now),
+                (_, false) => f.gate.admit_request_to(&method, &uri, HOST, &mut parts.headers, Some(&f.entry), f.now),
+            };
+            (answer.map(|a| a.session().user_id().to_owned()).map_err(|d| d.code()), restricted(&parts.headers, |_| true))
+        };
+        let (keyed, derived) = (run(true), run(false));
+        proptest::prop_assert_eq!(&keyed, &derived);
+        if keyed.0.is_ok() {
+            proptest::prop_assert!(keyed.1.iter().any(|(n, _)| n == "x-vendo-attestation"));
+        }
+    }
+}
+
+/// The one key a signer trusts without checking is one of its own kid
+/// and deployment: built from other bytes, it signs what no tool verifies,
+/// and the gate's own key is the one that verifies.
+#[test]
+fn a_kept_key_of_the_gates_kid_and_deployment_is_the_one_used() {
+    use vendo_isolation::attestation::DeploymentKey;
+    use vendo_isolation::testing::TEST_ATTESTATION_KID;
+    let f = vendo_isolation::testing::fixture().unwrap();
+    let forged = DeploymentKey::new(TEST_ATTESTATION_KID, f.entry.deployment_id.clone(), &[0; 32]).unwrap();
+    let own = f.gate.deployment_key(&f.entry.deployment_id).unwrap();
+    let attest = |key: &DeploymentKey| {
+        let mut parts = f.request.clone();
+        f.gate.with_deployment_key(key).admit(&mut parts, Some(&f.entry), f.now).unwrap();
+        parts
+    };
+    let verify = |key: DeploymentKey, parts: &http::request::Parts| {
+        AttestationVerifier::new(key).verify_request(&parts.method, &parts.uri, &parts.headers, f.now).map(|_| ())
+    };
+    let with_forged = attest(&forged);
+    let with_own = attest(&own);
+    assert_ne!(with_forged.headers["x-vendo-attestation"], with_own.headers["x-vendo-attestation"]);
+    let own_again = || f.gate.deployment_key(&f.entry.deployment_id).unwrap();
+    assert!(verify(own_again(), &with_own).is_ok());
+    assert!(verify(own_again(), &with_forged).is_err(), "the tool refuses what a wrong key signed");
+    assert!(Gate::new(ring()).deployment_key(&f.entry.deployment_id).is_none(), "a gate without a secret has no key");
+}
+
 /// A denial prints its reason and its status, which is what a proxy logs.
 #[test]
 fn a_denial_displays_its_reason_and_status() {

@@ -5,7 +5,7 @@ use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use sha2::Sha256;
 
-use super::keys::{AttestationSecret, keyed_mac};
+use super::keys::{AttestationSecret, DeploymentKey, keyed_mac};
 use crate::headers::Identity;
 use crate::hosts::authority::authority_of;
 use crate::time::Timestamp;
@@ -125,17 +125,64 @@ pub(crate) fn message_mac(
 #[derive(Debug, Clone, Copy)]
 pub struct AttestationSigner<'a> {
     secret: &'a AttestationSecret,
+    // A key the caller derived earlier and kept, used when it is this
+    // secret's key for the deployment being signed for.
+    cached: Option<&'a DeploymentKey>,
     now: Timestamp,
 }
 
 impl AttestationSecret {
     /// A signer that stamps attestations with `now`.
     pub const fn signer(&self, now: Timestamp) -> AttestationSigner<'_> {
-        AttestationSigner { secret: self, now }
+        AttestationSigner { secret: self, cached: None, now }
     }
 }
 
-impl AttestationSigner<'_> {
+impl<'a> AttestationSigner<'a> {
+    /// Signs with `key` instead of deriving the deployment's key from the
+    /// secret on every request (two SHA-256 blocks to derive it and two to
+    /// key the HMAC with it), for a caller that keeps each deployment's
+    /// [`DeploymentKey`] beside its route entry.
+    ///
+    /// The key is used only for an identity of its own deployment and
+    /// only when its key id is the secret's: otherwise the signer derives
+    /// the key as usual, so a stale or misplaced key costs time, never a
+    /// wrong attestation. The key's bytes are trusted to be
+    /// [`AttestationSecret::deployment_key`]'s; a key built from other
+    /// bytes signs attestations that no tool verifies.
+    ///
+    /// ```
+    /// use vendo_isolation::AttestationSecret;
+    /// use vendo_isolation::attestation::RequestTarget;
+    /// # use vendo_isolation::headers::Identity;
+    /// # let identity = Identity::for_tests("t_1".parse()?, "d_1".parse()?, "u_1".parse()?, "a@b.io".parse()?);
+    /// let secret = AttestationSecret::new("a1", &[7; 32])?;
+    /// let key = secret.deployment_key(&"d_1".parse()?); // once per deployment
+    /// let now = vendo_isolation::Timestamp::from_unix_seconds(1_700_000_000)?;
+    /// let (parts, ()) = http::Request::get("/x").header("host", "acme-crm.vendo.run").body(())?.into_parts();
+    /// let target = RequestTarget::new(&parts.method, &parts.uri, &parts.headers)?;
+    ///
+    /// let cached = secret.signer(now).with_deployment_key(&key).sign(&target, &identity);
+    /// assert_eq!(cached, secret.signer(now).sign(&target, &identity));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub const fn with_deployment_key(mut self, key: &'a DeploymentKey) -> Self {
+        self.cached = Some(key);
+        self
+    }
+
+    /// The HMAC keyed for `deployment`: the cached key's schedule when it
+    /// is this secret's key for it, else derived now.
+    fn deployment_mac(&self, deployment: &[u8]) -> Hmac<Sha256> {
+        match self.cached {
+            Some(key) if key.deployment_id().as_str().as_bytes() == deployment && key.kid() == self.secret.kid() => {
+                key.mac()
+            }
+            _ => keyed_mac(&self.secret.derive_bytes(deployment)),
+        }
+    }
+
     /// The `x-vendo-attestation` value for `target` and `identity`, marked
     /// sensitive, under the key of the identity's deployment. One
     /// allocation: the value's buffer.
@@ -169,11 +216,11 @@ impl AttestationSigner<'_> {
         buf: &'b mut [u8; MAX_ATTESTATION_LEN],
     ) -> &'b str {
         let [_, deployment, _, _] = values;
-        let key = self.secret.derive_bytes(deployment);
+        let mac = self.deployment_mac(deployment);
         let mut ts_buf = [0u8; 20];
         let ts = write_decimal(self.now.unix_seconds(), &mut ts_buf);
         let kid = self.secret.kid();
-        let tag = message_mac(keyed_mac(&key), kid, ts, target, values).finalize().into_bytes();
+        let tag = message_mac(mac, kid, ts, target, values).finalize().into_bytes();
         let mut b64 = [0u8; MAC_B64_LEN];
         // INVARIANT: 32 bytes encode to exactly 43 unpadded characters.
         let written = B64U.encode_slice(tag.as_slice(), &mut b64).unwrap_or(0);
