@@ -167,25 +167,22 @@ pub(super) fn rewrite_values(
     dirty: impl Fn(&HeaderValue) -> bool,
     mut rewrite: impl FnMut(&HeaderValue) -> Rewrite,
 ) {
-    let (mut total, mut changed) = (0usize, 0usize);
-    for value in headers.get_all(&name) {
-        total = total.saturating_add(1);
-        if dirty(value) {
-            changed = changed.saturating_add(1);
-        }
-    }
-    if changed == 0 {
-        return;
-    }
-    let Entry::Occupied(mut entry) = headers.entry(name) else { return };
-    if total == 1 {
-        match rewrite(entry.get()) {
+    // One value, the common case: `rewrite` itself keeps a clean one, so it
+    // runs once, in place, without the `dirty` pass.
+    let mut values = headers.get_all(&name).iter();
+    if let (Some(_), None) = (values.next(), values.next()) {
+        let Some(value) = headers.get_mut(&name) else { return };
+        match rewrite(value) {
             Rewrite::Keep => {}
-            Rewrite::Replace(value) => *entry.get_mut() = value,
-            Rewrite::Drop => drop(entry.remove()),
+            Rewrite::Replace(new) => *value = new,
+            Rewrite::Drop => drop(headers.remove(&name)),
         }
         return;
     }
+    if !headers.get_all(&name).iter().any(dirty) {
+        return;
+    }
+    let Entry::Occupied(entry) = headers.entry(name) else { return };
     // Several values and at least one may go: the map cannot remove one
     // value of many, so take them all out and put back what remains, in
     // order. Rare (a client splitting `Cookie` or `Connection`), so the
