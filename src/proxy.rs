@@ -347,7 +347,7 @@ impl Gate {
     /// `parts`. When admitted, inserts the verified identity and, with an
     /// attestation secret, the attestation.
     pub fn admit(&self, parts: &mut Parts, entry: Option<&RouteEntry>, now: Timestamp) -> Result<Admitted, Denial> {
-        self.uncached().admit(parts, entry, now)
+        KeyedGate::from(self).admit(parts, entry, now)
     }
 
     /// Step 2 over the method, a bare header map and the request's host
@@ -412,7 +412,7 @@ impl Gate {
         entry: Option<&RouteEntry>,
         now: Timestamp,
     ) -> Result<Admitted, Denial> {
-        self.uncached().admit_request(method, target, host, headers, entry, now)
+        KeyedGate::from(self).admit_request(method, target, host, headers, entry, now)
     }
 
     /// Step 2 for a proxy that forwards to another origin (a Worker's
@@ -469,7 +469,7 @@ impl Gate {
         entry: Option<&RouteEntry>,
         now: Timestamp,
     ) -> Result<Admitted, Denial> {
-        self.uncached().admit_request_to(method, upstream, host, headers, entry, now)
+        KeyedGate::from(self).admit_request_to(method, upstream, host, headers, entry, now)
     }
 
     /// The deployment's attestation key under this gate's secret, to keep
@@ -520,9 +520,6 @@ impl Gate {
         KeyedGate { gate: self, key: Some(key) }
     }
 
-    const fn uncached(&self) -> KeyedGate<'_> {
-        KeyedGate { gate: self, key: None }
-    }
 
     /// Whether the gate reads or changes request headers of this name:
     /// the `x-vendo-` namespace in any spelling, `Host`, `Cookie`,
@@ -656,6 +653,14 @@ impl Gate {
 pub struct KeyedGate<'g> {
     gate: &'g Gate,
     key: Option<&'g DeploymentKey>,
+}
+
+/// The gate without a kept key, deriving as [`Gate::admit`] does: for a
+/// caller whose key cache has no entry for the deployment.
+impl<'g> From<&'g Gate> for KeyedGate<'g> {
+    fn from(gate: &'g Gate) -> Self {
+        KeyedGate { gate, key: None }
+    }
 }
 
 impl KeyedGate<'_> {

@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Write;
 
 use http::header::{CONNECTION, COOKIE, HOST};
@@ -36,7 +37,8 @@ use vendo_isolation::headers::{
 };
 use vendo_isolation::hosts::HostPolicy;
 use vendo_isolation::session::{KeyRing, SessionCookieName, VerifyOptions, verify_session};
-use vendo_isolation::{AttestationSecret, Gate, RouteEntry, SessionKey, Timestamp};
+use vendo_isolation::proxy::KeyedGate;
+use vendo_isolation::{AttestationSecret, DeploymentId, Gate, RouteEntry, SessionKey, Timestamp};
 
 /// A field separator: NUL appears in no header, host or URL.
 const SEP: u8 = 0;
@@ -58,6 +60,32 @@ struct Proxy {
     gate: Gate,
     ring: KeyRing,
     verify: VerifyOptions,
+    /// Each deployment's attestation key, derived on its first request in
+    /// this isolate instead of on every one; emptied when it reaches
+    /// [`KEPT_KEYS`], so a stream of deployments cannot grow it.
+    keys: HashMap<DeploymentId, DeploymentKey>,
+}
+
+/// The most deployment keys an isolate keeps.
+const KEPT_KEYS: usize = 1024;
+
+impl Proxy {
+    /// The gate, signing with `entry`'s kept key (derived and kept now if
+    /// it is the first request for the deployment).
+    fn gate_for(&mut self, entry: Option<&RouteEntry>) -> KeyedGate<'_> {
+        let Some(deployment) = entry.map(|e| &e.deployment_id) else { return KeyedGate::from(&self.gate) };
+        if !self.keys.contains_key(deployment) {
+            let Some(key) = self.gate.deployment_key(deployment) else { return KeyedGate::from(&self.gate) };
+            if self.keys.len() >= KEPT_KEYS {
+                self.keys.clear();
+            }
+            self.keys.insert(deployment.clone(), key);
+        }
+        match self.keys.get(deployment) {
+            Some(key) => self.gate.with_deployment_key(key),
+            None => KeyedGate::from(&self.gate),
+        }
+    }
 }
 
 thread_local! {
@@ -244,7 +272,7 @@ fn configure(text: &[u8]) -> Result<Proxy, Refusal> {
         gate = gate
             .with_attestation(AttestationSecret::new(kid, &hex(secret)?).map_err(|_| "invalid attestation secret")?);
     }
-    Ok(Proxy { gate, ring: ring()?, verify })
+    Ok(Proxy { gate, ring: ring()?, verify, keys: HashMap::new() })
 }
 
 /// `vendo_route_key`: the host. Answers `0, key, form, a, b` (single
@@ -289,7 +317,7 @@ fn route_entry(f: &mut Fields<'_>) -> Result<Option<RouteEntry>, Refusal> {
 /// re-issue code and `Set-Cookie` (empty for none), then the changes; or
 /// `1, status, code`, then the changes (a denial forwards nothing, but the
 /// caller may log or reuse the stripped headers).
-fn admit(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+fn admit(proxy: &mut Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
     let mut f = Fields::new(text);
     let now = Timestamp::from_unix_seconds(f.u64()?).map_err(|_| "now out of range")?;
     let method = Method::from_bytes(f.bytes()?).map_err(|_| "invalid method")?;
@@ -299,22 +327,23 @@ fn admit(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
     let entry = route_entry(&mut f)?;
     let input = f.clone();
     let mut headers = f.header_map()?;
-    let gate = &proxy.gate;
+    let keyed = proxy.gate_for(entry.as_ref());
     let result = if upstream.is_empty() {
-        gate.admit_request(&method, target, host, &mut headers, entry.as_ref(), now)
+        keyed.admit_request(&method, target, host, &mut headers, entry.as_ref(), now)
     } else {
         let mut uri = String::with_capacity(upstream.len() + target.len());
         uri.push_str(upstream.trim_end_matches('/'));
         uri.push_str(target);
         match Uri::try_from(uri) {
             Ok(uri) if target.starts_with('/') => {
-                gate.admit_request_to(&method, &uri, host, &mut headers, entry.as_ref(), now)
+                keyed.admit_request_to(&method, &uri, host, &mut headers, entry.as_ref(), now)
             }
             // Not a URI the upstream can be asked for: the target is the
             // client's (an upstream is the caller's configuration).
-            _ => gate.admit_request(&method, "", host, &mut headers, entry.as_ref(), now),
+            _ => keyed.admit_request(&method, "", host, &mut headers, entry.as_ref(), now),
         }
     };
+    let gate = &proxy.gate;
     let report = match &result {
         Ok(admitted) => {
             let s = admitted.session();
@@ -552,7 +581,7 @@ pub extern "C" fn vendo_route_key(len: u32) -> i32 {
 /// Step 2: admit or deny a request.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_admit(len: u32) -> i32 {
-    run(len, |s, text, out| admit(s.proxy.as_ref().ok_or("not configured")?, text, &mut Out(out)))
+    run(len, |s, text, out| admit(s.proxy.as_mut().ok_or("not configured")?, text, &mut Out(out)))
 }
 
 /// SPEC §3 steps 1–3 alone, with the configured cookie name.
