@@ -520,7 +520,6 @@ impl Gate {
         KeyedGate { gate: self, key: Some(key) }
     }
 
-
     /// Whether the gate reads or changes request headers of this name:
     /// the `x-vendo-` namespace in any spelling, `Host`, `Cookie`,
     /// `Connection`, `Origin` and the Fetch Metadata headers
