@@ -156,3 +156,149 @@ fn entries_that_do_not_rebuild_the_host() {
     assert_eq!(key.to_string(), "crm.acme");
     assert_eq!(format!("{key:?}"), "RouteKey { form: Legacy, key: \"crm.acme\" }");
 }
+
+/// An apex of `len` bytes (at least 5): labels of `a`s, then one of `b`s,
+/// then `run`.
+fn long_apex(len: usize) -> String {
+    let mut apex = String::new();
+    let mut left = len - ".run".len();
+    while left > 63 {
+        apex.push_str(&"a".repeat(50));
+        apex.push('.');
+        left -= 51;
+    }
+    apex.push_str(&"b".repeat(left));
+    apex.push_str(".run");
+    assert_eq!(apex.len(), len);
+    apex
+}
+
+/// The length rules (SPEC §2: a name of at most 253 bytes, labels of at
+/// most 63) hold at their edges under a long apex, for the common
+/// lowercase spelling the parser takes in one pass, and for the keys a
+/// policy formats.
+#[test]
+fn the_length_limits_hold_under_a_long_apex() {
+    let (a63, b63) = ("a".repeat(63), "b".repeat(63));
+    // Two labels of 63 under a 125-byte apex: 253 bytes, the longest name.
+    let policy = HostPolicy::new(&long_apex(125)).unwrap();
+    let longest = format!("{a63}.{b63}.{}", policy.apex());
+    assert_eq!(longest.len(), 253);
+    assert_eq!(policy.parse(&longest).map(|k| k.form()), Ok(L));
+    // Under a 126-byte apex the same labels make 254 bytes: too long,
+    // though every label is valid.
+    let policy = HostPolicy::new(&long_apex(126)).unwrap();
+    let over = format!("{a63}.{b63}.{}", policy.apex());
+    assert_eq!(over.len(), 254);
+    assert_eq!(policy.parse(&over).map(|k| k.form()), Err(InvalidHost), "a 254-byte name");
+
+    // A 64-byte label on either side of the dot.
+    let policy = HostPolicy::default();
+    let a64 = "a".repeat(64);
+    for host in [format!("crm.{a64}.vendo.run"), format!("{a64}.acme.vendo.run"), format!("{a64}.vendo.run")] {
+        assert!(policy.parse(&host).is_err(), "a 64-byte label: {host}");
+    }
+
+    // Formatting at the name limit: built at 253 bytes, refused at 254.
+    let tenant = |n: usize| -> TenantSlug { "a".repeat(n).parse().unwrap() };
+    let deployment = |n: usize| -> DeploymentSlug { "b".repeat(n).parse().unwrap() };
+    let policy = HostPolicy::new(&long_apex(253 - 63 - 1)).unwrap();
+    let key = policy.single_level_key(&tenant(31), &deployment(31)).unwrap();
+    assert_eq!(policy.hostname(&key).len(), 253);
+    let policy = HostPolicy::new(&long_apex(253 - 63)).unwrap();
+    assert!(policy.single_level_key(&tenant(31), &deployment(31)).is_err(), "254 bytes");
+    let policy = HostPolicy::new(&long_apex(253 - 127 - 1)).unwrap();
+    let key = policy.legacy_key(&tenant(63), &deployment(63)).unwrap();
+    assert_eq!(policy.hostname(&key).len(), 253);
+    assert_eq!(policy.parse(&policy.hostname(&key)).unwrap().as_str(), key.as_str());
+    let policy = HostPolicy::new(&long_apex(253 - 127)).unwrap();
+    assert!(policy.legacy_key(&tenant(63), &deployment(63)).is_err(), "254 bytes");
+}
+
+/// A name that ends in another apex of the apex's own length, after a
+/// dot, is not under the apex: `vendo.com` is not `vendo.run`.
+#[test]
+fn a_sibling_apex_of_the_same_length_is_not_the_apex() {
+    let policy = HostPolicy::default();
+    for host in ["acme-crm.vendo.com", "ACME-crm.vendo.com", "crm.acme.vendo.com", "acme-crm.vendo.run.vendo.com"] {
+        assert_eq!(policy.parse(host).map(|k| k.form()), Err(NotUnderApex), "{host}");
+    }
+}
+
+/// Each host error's code is the SPEC §5 `parse_host` code: a proxy's
+/// logs and the public vectors read these strings.
+#[test]
+fn host_error_codes_are_the_specs() {
+    let rows = [
+        (InvalidHost, "invalid_host"),
+        (NotUnderApex, "not_under_apex"),
+        (Apex, "apex"),
+        (TooDeep, "too_deep"),
+        (InvalidLabel, "invalid_label"),
+        (Reserved, "reserved"),
+    ];
+    for (error, code) in rows {
+        assert_eq!(error.code(), code);
+    }
+}
+
+fn route(t: &str, d: &str, tenant_slug: &str, deployment_slug: &str) -> vendo_isolation::RouteEntry {
+    vendo_isolation::RouteEntry {
+        tenant_id: t.parse().unwrap(),
+        deployment_id: d.parse().unwrap(),
+        tenant_slug: tenant_slug.parse().unwrap(),
+        deployment_slug: deployment_slug.parse().unwrap(),
+    }
+}
+
+/// Restoring a legacy host decides on what holds its key. Each row names
+/// the takeover it stops, or the idempotent restore it allows.
+#[test]
+fn restoring_a_legacy_host_decides_on_its_holder() {
+    use vendo_isolation::hosts::LabelHolder;
+    let policy = HostPolicy::default();
+    let mine = route("t_1", "d_1", "acme", "crm");
+    let held =
+        |t: &str, d: &str| LabelHolder::Held { tenant_id: t.parse().unwrap(), deployment_id: d.parse().unwrap() };
+    let tomb = |t: &str| LabelHolder::Tombstoned { tenant_id: t.parse().unwrap() };
+    let rows: [(LabelHolder, Result<(), &str>, &str); 6] = [
+        (LabelHolder::Free, Ok(()), "a free key"),
+        (held("t_1", "d_1"), Ok(()), "restored again by its own deployment (idempotent)"),
+        (held("t_1", "d_2"), Err("taken"), "a sibling deployment of the same tenant holds it"),
+        (held("t_2", "d_1"), Err("taken"), "another tenant holds it, whatever the deployment id"),
+        (tomb("t_1"), Ok(()), "freed by the same tenant: it may reclaim it"),
+        (tomb("t_2"), Err("tombstoned"), "freed by another tenant: never a stranger's"),
+    ];
+    for (holder, want, why) in rows {
+        let got = policy.restore_legacy(&mine, &holder, false);
+        assert_eq!(got.as_ref().map(|_| ()).map_err(|e| e.code()), want, "{why}");
+        if let Ok(change) = got {
+            assert!(!change.is_empty(), "a restore writes the route: {why}");
+            assert_eq!(format!("{:?}", change.ops()), "[Write(crm.acme, t_1/d_1)]");
+        }
+    }
+    assert_eq!(policy.restore_legacy(&mine, &LabelHolder::Free, true).unwrap_err().code(), "shadows_legacy");
+}
+
+/// `assign` takes only the single-level key the entry rebuilds: its own
+/// legacy key (which the entry also matches) is refused, or a label could
+/// be claimed in the legacy namespace through the single-level path.
+#[test]
+fn assign_takes_only_the_single_level_key_of_its_entry() {
+    use vendo_isolation::hosts::{LabelHolder, LegacyUse};
+    let policy = HostPolicy::default();
+    let mine = route("t_1", "d_1", "acme", "crm");
+    let legacy = policy.legacy_key(&mine.tenant_slug, &mine.deployment_slug).unwrap();
+    assert!(legacy.check_entry(&mine).is_ok());
+    let got = policy.assign(&mine, &legacy, &LabelHolder::Free, LegacyUse::None);
+    assert_eq!(got.unwrap_err().code(), "route_mismatch");
+    let key = policy.single_level_key(&mine.tenant_slug, &mine.deployment_slug).unwrap();
+    let fresh = policy.assign(&mine, &key, &LabelHolder::Free, LegacyUse::None).unwrap();
+    assert!(!fresh.is_empty());
+    assert_eq!(format!("{:?}", fresh.ops()), "[Write(acme-crm, t_1/d_1)]");
+    let held = LabelHolder::Held { tenant_id: "t_1".parse().unwrap(), deployment_id: "d_1".parse().unwrap() };
+    let again = policy.assign(&mine, &key, &held, LegacyUse::None).unwrap();
+    assert!(again.is_empty(), "re-assigning the same label changes nothing");
+    let released = policy.release(&key, &mine).unwrap();
+    assert_eq!(format!("{:?}", released.ops()), "[Remove(acme-crm), Tombstone(acme-crm, t_1)]");
+}
