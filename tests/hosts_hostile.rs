@@ -302,3 +302,27 @@ fn assign_takes_only_the_single_level_key_of_its_entry() {
     let released = policy.release(&key, &mine).unwrap();
     assert_eq!(format!("{:?}", released.ops()), "[Remove(acme-crm), Tombstone(acme-crm, t_1)]");
 }
+
+/// A port is 1–5 digits (SPEC §2 step 1): six digits are refused even
+/// when their value is a valid port, so `:000443` cannot slip past a
+/// filter that matches `:443`.
+#[test]
+fn a_port_has_at_most_five_digits() {
+    let policy = HostPolicy::default();
+    for host in ["acme-crm.vendo.run:000001", "acme-crm.vendo.run:044300", "acme-crm.vendo.run:"] {
+        assert_eq!(policy.parse(host).map(|k| k.form()), Err(InvalidHost), "{host}");
+    }
+    assert_eq!(policy.parse("acme-crm.vendo.run:00443").map(|k| k.form()), Ok(S));
+}
+
+/// What an operator sees of an upstream is its origin, in logs and in
+/// errors.
+#[test]
+fn an_upstream_shows_its_origin() {
+    use vendo_isolation::hosts::Upstream;
+    let upstream: Upstream = "http://127.0.0.1:9001".parse().unwrap();
+    assert_eq!(upstream.to_string(), "http://127.0.0.1:9001/");
+    assert_eq!(format!("{upstream:?}"), "Upstream(http://127.0.0.1:9001/)");
+    let refused = "http://user:pw@127.0.0.1:9001".parse::<Upstream>().unwrap_err();
+    assert_eq!(refused.code(), "invalid_upstream");
+}

@@ -375,3 +375,46 @@ proptest! {
         }
     }
 }
+
+/// A change decided on a read that is no longer true is refused when the
+/// table applies it: each row is a write that would hand a label to the
+/// wrong deployment or nest one tenant's host under another's.
+#[test]
+fn stale_changes_are_refused_on_apply() {
+    let policy = HostPolicy::default();
+    let label = |t: &RoutingTable, h: &str| host(t, h).into_owned();
+
+    // Decided while `acme-crm` was free; meanwhile a sibling deployment of
+    // the same tenant took it.
+    let mut t = RoutingTable::default();
+    let mine = entry("tA", "dA", "acme", "crm");
+    let key = policy.single_level_key(&mine.tenant_slug, &mine.deployment_slug).unwrap();
+    let change = policy.assign(&mine, &key, &LabelHolder::Free, LegacyUse::None).unwrap();
+    t.assign(entry("tA", "dB", "acme", "crm"), up(2)).unwrap();
+    assert!(matches!(t.apply(&change, &up(1)), Err(RoutingError::StaleChange)), "a sibling holds it now");
+    assert_eq!(resolved(&t, "acme-crm.vendo.run").as_deref(), Some("dB"));
+
+    // The same write applied twice by its own deployment is idempotent.
+    let mut t = RoutingTable::default();
+    t.apply(&change, &up(1)).unwrap();
+    t.apply(&change, &up(1)).unwrap();
+    assert_eq!(resolved(&t, "acme-crm.vendo.run").as_deref(), Some("dA"));
+    let live: Vec<_> = t.routes().map(|(k, r)| (k.as_str().to_owned(), r.deployment_id().to_string())).collect();
+    assert_eq!(live, [("acme-crm".to_owned(), "dA".to_owned())]);
+
+    // A legacy restore decided while `acme-corp` was free; meanwhile a
+    // single-level route took that label, which would be its parent.
+    let mut t = RoutingTable::default();
+    let legacy = entry("tC", "dW", "acme-corp", "wiki");
+    let restore = policy.restore_legacy(&legacy, &LabelHolder::Free, false).unwrap();
+    t.assign(entry("tA", "dA", "acme", "corp"), up(2)).unwrap();
+    assert!(matches!(t.apply(&restore, &up(1)), Err(RoutingError::StaleChange)), "it would nest");
+    assert!(t.resolve(&label(&t, "wiki.acme-corp.vendo.run")).is_none());
+
+    // Other live routes are no parent: the same restore applies.
+    let mut t = RoutingTable::default();
+    t.assign(entry("tA", "dA", "acme", "crm"), up(2)).unwrap();
+    t.apply(&restore, &up(1)).unwrap();
+    assert_eq!(resolved(&t, "wiki.acme-corp.vendo.run").as_deref(), Some("dW"));
+    assert_eq!(t.routes().count(), 2);
+}

@@ -126,3 +126,32 @@ pub fn postgres_route_refusal(answer: &str) -> Result<(), Option<AssignError>> {
         _ => Err(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_escape_what_json_requires() {
+        let mut out = String::new();
+        json_string(&mut out, "a\"b\\c\u{1}\u{1f} ~");
+        assert_eq!(out, r#""a\"b\\c\u0001\u001f ~""#);
+    }
+
+    #[test]
+    fn each_refusal_names_its_assignment_error() {
+        let rows = [
+            ("applied", Ok(())),
+            ("taken", Err(Some(AssignError::Taken))),
+            ("tombstoned", Err(Some(AssignError::Tombstoned))),
+            ("shadows_legacy", Err(Some(AssignError::ShadowsLegacy))),
+            ("route_mismatch", Err(Some(AssignError::RouteMismatch))),
+            ("stale_change", Err(None)),
+            ("bad_request", Err(None)),
+            ("Applied", Err(None)),
+        ];
+        for (answer, want) in rows {
+            assert_eq!(postgres_route_refusal(answer), want, "{answer}");
+        }
+    }
+}
