@@ -297,3 +297,45 @@ proptest! {
         assert_untouched(&pairs);
     }
 }
+
+/// Every rewrite is sized exactly, so the new value takes its buffer
+/// without a second allocation, whether one, two or many pairs or tokens
+/// are kept (the separator is counted between kept items only).
+#[test]
+fn rewrites_are_sized_exactly_whatever_is_kept() {
+    for kept in 1..=4usize {
+        let pairs: Vec<String> = (0..kept).map(|i| format!("c{i}=v{i}")).collect();
+        let mut cookie = pairs.clone();
+        cookie.insert(kept / 2, format!("{SESSION}=tok"));
+        let mut h = map(&[("cookie", &cookie.join("; "))]);
+        let (_, n) = allocations(|| black_box(strip(&mut h, SESSION).into_report()));
+        assert_eq!(n, 1, "{kept} kept cookies: one exactly sized value");
+        assert_eq!(h["cookie"], pairs.join("; ").as_str());
+
+        let tokens: Vec<String> = (0..kept).map(|i| format!("t{i}")).collect();
+        let mut nominated = tokens.clone();
+        nominated.insert(kept / 2, "x-vendo-user-id".to_owned());
+        let mut h = map(&[("connection", &nominated.join(", "))]);
+        let (report, n) = allocations(|| strip(&mut h, SESSION).into_report());
+        // The value, and the reported token with its vector.
+        assert_eq!(n, 3, "{kept} kept tokens");
+        assert_eq!(h["connection"], tokens.join(", ").as_str());
+        assert_eq!(report.removed_connection_tokens(), ["x-vendo-user-id"]);
+    }
+}
+
+/// A request that splits a clean `Cookie` or `Connection` over several
+/// fields is only read too: nothing is taken out and put back.
+#[test]
+fn clean_split_headers_are_only_read() {
+    let report = assert_untouched(&[
+        ("cookie", "theme=dark"),
+        ("cookie", "lang=en"),
+        ("connection", "keep-alive"),
+        ("connection", "upgrade"),
+    ]);
+    assert!(!report.session_cookie_removed());
+    let mut h = map(&[("cookie", "theme=dark"), ("cookie", "lang=en")]);
+    let (_, n) = allocations(|| black_box(strip(&mut h, SESSION).into_report()));
+    assert_eq!(n, 0);
+}

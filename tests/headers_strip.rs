@@ -292,3 +292,61 @@ fn a_failed_injection_keeps_what_the_strip_removed() {
     assert_eq!(failure.report().session_cookies_removed(), 1);
     assert!(h.keys().all(|n| !is_managed_name(n.as_str().as_bytes())));
 }
+
+/// What an operator reads of a strip: the session cookie counted only
+/// when one was there, the stripped map, and a `Debug` that names the
+/// report but never prints the map (it may hold other credentials).
+#[test]
+fn the_strip_reports_what_it_did_and_hides_the_map() {
+    let mut clean = raw(&[(b"cookie", b"theme=dark"), (b"authorization", b"Bearer secret-token")]);
+    let stripped = strip(&mut clean, SESSION);
+    assert!(!stripped.report().session_cookie_removed(), "no session cookie was sent");
+    assert_eq!(stripped.headers()["cookie"], "theme=dark");
+    let shown = format!("{stripped:?}");
+    assert!(shown.starts_with("Stripped { report: StripReport {"), "{shown}");
+    assert!(!shown.contains("secret-token") && !shown.contains("theme"), "{shown}");
+
+    let mut one = raw(&[(b"cookie", b"__Host-vendo_session=a; b=1")]);
+    let report = strip_all(&mut one);
+    assert!(report.session_cookie_removed());
+    assert_eq!(report.session_cookies_removed(), 1);
+}
+
+/// An injection that fails still hands back what the strip removed, so
+/// the spoofing alert is raised even when the request is refused.
+#[test]
+fn a_failed_injection_keeps_the_strip_report() {
+    let secret = vendo_isolation::AttestationSecret::new("a1", &[7; 32]).unwrap();
+    let now = vendo_isolation::Timestamp::from_unix_seconds(1_700_000_000).unwrap();
+    let mut h = raw(&[(b"x_vendo_user_id", b"admin"), (b"host", b"acme-crm.vendo.run")]);
+    // No target recorded: an attestation cannot be signed.
+    let failure = strip(&mut h, SESSION).inject(identity(), Some(&secret.signer(now))).unwrap_err();
+    assert_eq!(failure.code(), "no_target");
+    assert_eq!(failure.report().removed_headers(), ["x_vendo_user_id"]);
+    let report = failure.into_report();
+    assert!(report.is_spoofing());
+    assert_eq!(report.removed_header_fields(), 1);
+    no_managed(&h);
+}
+
+/// The response filter's report names what it removed, and is empty
+/// only when nothing was.
+#[test]
+fn the_response_report_names_what_it_removed() {
+    use vendo_isolation::headers::filter_response;
+    let mut clean = raw(&[(b"set-cookie", b"cart=1; Path=/")]);
+    let report = filter_response(&mut clean, SESSION);
+    assert!(report.is_empty() && !report.is_tampering());
+
+    let mut cookie_only = raw(&[(b"set-cookie", b"planted=1; Domain=vendo.run")]);
+    let report = filter_response(&mut cookie_only, SESSION);
+    assert!(!report.is_empty(), "a removed cookie alone");
+    assert_eq!(report.removed_cookies()[0].name(), "planted");
+    assert!(report.removed_headers().is_empty());
+
+    let mut header_only = raw(&[(b"x-vendo-user-id", b"u_admin")]);
+    let report = filter_response(&mut header_only, SESSION);
+    assert!(!report.is_empty(), "a removed header alone");
+    assert_eq!(report.removed_headers(), ["x-vendo-user-id"]);
+    assert!(report.removed_cookies().is_empty());
+}
