@@ -269,3 +269,37 @@ fn error_messages_are_quiet() {
     let k = KeyError::TooShort { len: 3 }.to_string();
     assert!(!k.ends_with('.') && k == k.to_lowercase());
 }
+
+/// The session boundary's error codes are stable strings that logs,
+/// dashboards and the Worker read; a rotation script matches on the key
+/// ring's.
+#[test]
+fn session_error_codes_are_stable() {
+    use vendo_isolation::session::{ClaimsError, KeyRingError, SetCookieError};
+    assert_eq!(ClaimsError::NotBeforeExpiry.code(), "bad_claims");
+    let ring = [
+        (KeyRingError::DuplicateKid, "duplicate_kid"),
+        (KeyRingError::Full, "ring_full"),
+        (KeyRingError::UnknownKid, "unknown_kid"),
+        (KeyRingError::PrimaryKey, "primary_key"),
+    ];
+    for (error, code) in ring {
+        assert_eq!(error.code(), code);
+    }
+    assert_eq!(SetCookieError::InvalidName.code(), "invalid_cookie_name");
+    assert_eq!(SetCookieError::InvalidToken.code(), "invalid_token");
+}
+
+/// A session cookie name is parsed with the same rules as `new` (an
+/// RFC 6265 token), and
+/// shown as itself.
+#[test]
+fn a_session_cookie_name_parses_and_shows_as_itself() {
+    use vendo_isolation::session::SessionCookieName;
+    let name: SessionCookieName = "__Host-acme_session".parse().unwrap();
+    assert_eq!(name.to_string(), "__Host-acme_session");
+    assert_eq!(name.as_str(), "__Host-acme_session");
+    for bad in ["__Host-a b", "__Host-a;b", "", "a=b", "a,b"] {
+        assert_eq!(bad.parse::<SessionCookieName>().unwrap_err().code(), "invalid_cookie_name", "{bad:?}");
+    }
+}

@@ -260,6 +260,27 @@ mod tests {
     }
 
     #[test]
+    fn expected_ids_are_taken_whole_or_scanned() {
+        // The expected tenant and deployment are matched in place only
+        // when the field is exactly them; a field of the same length that
+        // differs, or one that starts with them and goes on, is scanned
+        // like any other field.
+        let (t, d): (TenantId, DeploymentId) = ("t_1".parse().unwrap(), "d_1".parse().unwrap());
+        for claims in [
+            &b"t!1\nd_1\nu_1\na@b.io\n10\n20"[..],
+            b"t_1\nd!1\nu_1\na@b.io\n10\n20",
+            b"t_12\nd_1\nu_1\na@b.io\n10\n20",
+            b"t_1\nd_12\nu_1\na@b.io\n10\n20",
+            b"t_2\nd_1\nu_1\na@b.io\n10\n20",
+        ] {
+            assert_eq!(parse(claims, &t, &d), reference(claims), "{:?}", String::from_utf8_lossy(claims));
+        }
+        assert_eq!(parse(b"t!1\nd_1\nu_1\na@b.io\n10\n20", &t, &d), None);
+        let longer = parse(b"t_12\nd_1\nu_1\na@b.io\n10\n20", &t, &d).unwrap();
+        assert_eq!(longer.spans[0], (0, 4), "the whole field, not the expected id's prefix");
+    }
+
+    #[test]
     fn parses_six_fields() {
         let (t, d): (TenantId, DeploymentId) = ("t_1".parse().unwrap(), "d_1".parse().unwrap());
         let p = parse(b"t_1\nd_1\nu_1\na@b.io\n10\n20", &t, &d).unwrap();

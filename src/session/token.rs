@@ -283,6 +283,18 @@ mod tests {
     }
 
     #[test]
+    fn two_bad_bytes_in_one_quad_are_refused_anywhere() {
+        // Bad bytes are flagged by OR-ing their 0xff marks: two of them in
+        // one quad, before the last quad, must not cancel out.
+        for bad in [&b"AA++AAAA"[..], b"A++AAAAA", b"++AAAAAA", b"A+A+AAAA", b"AAAA..AAAAAA", b"AA\xff\xffAAAA"] {
+            let mut out = [0u8; 9];
+            let n = decoded_len(bad.len()).unwrap();
+            assert_eq!(decode_canonical(bad, &mut out[..n]), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(canonical(bad), None);
+        }
+    }
+
+    #[test]
     fn payload_check_agrees_with_the_strict_engine() {
         // Every 1-4 character string over a sample of the alphabet and
         // its neighbours: the fast check and the base64 engine agree.
