@@ -256,3 +256,24 @@ fn a_reused_id_never_hands_out_a_second_handle() {
     }
     assert_eq!(parts(&l, &a), (80, 0, 20));
 }
+
+/// A handle of another hold under the same tenant and id is refused after
+/// that hold was resolved too: a replay returns the first outcome only to
+/// the handle of the hold it settled.
+#[test]
+fn a_handle_from_elsewhere_is_refused_after_the_hold_is_resolved() {
+    let a = t("t_a");
+    let mut l1 = Ledger::new();
+    let mut l2 = Ledger::new();
+    for l in [&mut l1, &mut l2] {
+        l.top_up(&a, "tu".parse().unwrap(), mc(100)).unwrap();
+    }
+    let h1 = new_hold(l1.reserve(&a, rid("r"), &table(1), &req(10, 10), at(0), 60));
+    let h2 = new_hold(l2.reserve(&a, rid("r"), &table(1), &req(20, 20), at(0), 60));
+    l2.void(h2, at(1)).unwrap();
+    assert_eq!(l2.post(h1, mc(1), at(2)), Err(ResolveError::UnknownReservation));
+    assert_eq!(parts(&l2, &a), (100, 0, 0));
+    let listed: Vec<_> = l2.balances().map(|b| (b.tenant().to_string(), b.available().micros())).collect();
+    assert_eq!(listed, [("t_a".to_owned(), 100)]);
+    l2.check_invariants().unwrap();
+}

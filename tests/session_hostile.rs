@@ -303,3 +303,40 @@ fn a_session_cookie_name_parses_and_shows_as_itself() {
         assert_eq!(bad.parse::<SessionCookieName>().unwrap_err().code(), "invalid_cookie_name", "{bad:?}");
     }
 }
+
+/// The options a gate was configured with read back as set: a proxy's
+/// start-up log prints them, and the Worker module copies them.
+#[test]
+fn verify_options_read_back_as_set() {
+    let defaults = VerifyOptions::default();
+    assert_eq!(defaults, VerifyOptions::new());
+    assert_eq!(defaults.min_issued_at(), None);
+    assert_eq!(defaults.reissue_within_secs(), 0);
+    let set = VerifyOptions::new()
+        .with_leeway_secs(7)
+        .with_max_lifetime_secs(86_400)
+        .with_min_issued_at(ts(1_699_000_000))
+        .with_reissue_within_secs(600);
+    assert_eq!(set.leeway_secs(), 7);
+    assert_eq!(set.max_lifetime_secs(), 86_400);
+    assert_eq!(set.min_issued_at(), Some(ts(1_699_000_000)));
+    assert_eq!(set.reissue_within_secs(), 600);
+    assert!(defaults.leeway_secs() > 1 && defaults.max_lifetime_secs() > 1);
+}
+
+/// A verified session's `Debug` is what a proxy logs: the identity, the
+/// times, the key id and the re-issue hint, and never the token or a key.
+#[test]
+fn a_verified_session_debugs_its_identity_only() {
+    use vendo_isolation::session::ReissueReason;
+    let token = signed(CLAIMS);
+    let session =
+        verify_session(&token, &ring(), ts(NOW), &tenant(), &deployment(), &VerifyOptions::default()).unwrap();
+    let shown = format!("{session:?}");
+    for part in ["VerifiedSession {", "t_1", "d_1", "u_1", "a@b.io", "k1", "reissue: None"] {
+        assert!(shown.contains(part), "{part} in {shown}");
+    }
+    assert!(!shown.contains(&token[token.len() - 43..]), "no MAC in {shown}");
+    assert_eq!(ReissueReason::NonPrimaryKey.code(), "non_primary_key");
+    assert_eq!(ReissueReason::NearExpiry.code(), "near_expiry");
+}
