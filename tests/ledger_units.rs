@@ -277,3 +277,19 @@ fn a_handle_from_elsewhere_is_refused_after_the_hold_is_resolved() {
     assert_eq!(listed, [("t_a".to_owned(), 100)]);
     l2.check_invariants().unwrap();
 }
+
+/// The money and rate values read back as built: a proxy's logs and the
+/// store's rows are written from these getters.
+#[test]
+fn money_and_rates_read_back_as_built() {
+    assert_eq!(MicroCredits::from_credits(3).map(MicroCredits::micros), Some(3_000_000));
+    assert_eq!(MicroCredits::from_credits(u64::MAX), None, "does not fit");
+    assert!(mc(0).is_zero() && !mc(1).is_zero());
+    let price = ModelPrice::per_million_tokens(mc(1), mc(2));
+    assert_eq!(price.max_output(), None);
+    assert_eq!(price.with_max_output(16_384).max_output(), Some(16_384));
+    let r = req(1_234, 567);
+    assert_eq!((r.input_tokens(), r.max_output_tokens()), (1_234, 567));
+    assert!(!table(1).is_empty());
+    assert!(RateTable::from_rows(RateTableVersion::new(1), []).unwrap().is_empty());
+}

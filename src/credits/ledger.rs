@@ -464,3 +464,35 @@ impl Ledger {
 fn sum_of(amounts: impl IntoIterator<Item = MicroCredits>) -> Option<MicroCredits> {
     amounts.into_iter().try_fold(MicroCredits::ZERO, MicroCredits::checked_add)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The oracle the ledger properties trust names each broken account,
+    /// one corruption at a time.
+    #[test]
+    fn the_invariant_check_names_each_broken_account() {
+        let tenant: TenantId = "t_a".parse().unwrap();
+        let healthy = || {
+            let mut l = Ledger::new();
+            l.top_up(&tenant, "tu".parse().unwrap(), MicroCredits::from_micros(100)).unwrap();
+            l
+        };
+        assert_eq!(healthy().check_invariants(), Ok(()));
+
+        let mut l = healthy();
+        l.accounts.get_mut(&tenant).unwrap().credited = MicroCredits::from_micros(99);
+        assert_eq!(l.check_invariants(), Err(LedgerInvariantError::Conservation { tenant: tenant.clone() }));
+
+        let mut l = healthy();
+        l.accounts.get_mut(&tenant).unwrap().top_ups.insert("tu2".parse().unwrap(), MicroCredits::from_micros(1));
+        assert_eq!(l.check_invariants(), Err(LedgerInvariantError::TopUps { tenant: tenant.clone() }));
+
+        let mut l = healthy();
+        let other: TenantId = "t_b".parse().unwrap();
+        let moved = l.accounts.remove(&tenant).unwrap();
+        l.accounts.insert(other.clone(), moved);
+        assert_eq!(l.check_invariants(), Err(LedgerInvariantError::Misfiled { tenant: other }));
+    }
+}
