@@ -43,15 +43,18 @@ fn the_worker_suite_passes_in_workerd() {
         println!("skipped: Worker runtime suite ({why})");
         return;
     }
-    let build = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "--target", "wasm32-unknown-unknown"])
-        .current_dir(worker_dir())
-        // The outer build's settings are for the host, not this module.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .unwrap();
-    assert!(build.success(), "building the wasm module failed");
+    // Both modules: the app proxy's and the provider proxy's.
+    for dir in [worker_dir(), worker_dir().join("provider")] {
+        let build = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--quiet", "--target", "wasm32-unknown-unknown"])
+            .current_dir(&dir)
+            // The outer build's settings are for the host, not this module.
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_TARGET_DIR")
+            .status()
+            .unwrap();
+        assert!(build.success(), "building the wasm module in {} failed", dir.display());
+    }
     let mut suites: Vec<String> = std::fs::read_dir(worker_dir().join("test"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -1,25 +1,34 @@
 // The SPEC §5 conformance runner, through the JavaScript API and the wasm
-// module (the Rust runner is `cargo run --example conformance`):
+// modules (the Rust runner is `cargo run --example conformance`):
 //
 //   node examples/worker/conformance.mjs < tests/vectors/forward.jsonl
 //
 // JSON objects in, one per line; one JSON object out per line, in the same
 // order, each echoing "id"; `{"id":…,"error":"bad_request"}` for what it
 // cannot take; it never stops early. Ops: parse_host, strip,
-// verify_session, forward, filter_response. `schema` and the SPEC §10
-// provider ops are the Rust runner's only: the app proxy's module carries
-// neither the DDL nor the provider path.
+// verify_session, forward, filter_response through `Vendo`
+// (vendo_worker.wasm), and SPEC §10's api_key, mint_api_key, seal, unseal,
+// provider_forward through `ProviderGate` (vendo_provider.wasm, loaded on
+// the first of them). `schema` is the Rust runner's only: neither module
+// carries the DDL.
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { Vendo, VendoError } from "./vendo.mjs";
+import { ProviderGate, Vendo, VendoError } from "./vendo.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wasm = new WebAssembly.Module(
   readFileSync(process.env.VENDO_WASM ?? join(here, "target/wasm32-unknown-unknown/release/vendo_worker.wasm")),
 );
+
+let providerWasm = null;
+function providerModule() {
+  const path = process.env.VENDO_PROVIDER_WASM ?? join(here, "provider/target/wasm32-unknown-unknown/release/vendo_provider.wasm");
+  providerWasm ??= new WebAssembly.Module(readFileSync(path));
+  return providerWasm;
+}
 
 class BadRequest extends Error {}
 
@@ -63,17 +72,48 @@ const reserved = (req) => {
   return req.reserved;
 };
 
+// The SPEC §10 ops' request fields, read as the Rust runner reads them.
+const present = (req, name) => {
+  if (!(name in req)) throw new BadRequest();
+  return req[name];
+};
+const bytes = (req, name) => {
+  const hex = str(req, name);
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new BadRequest();
+  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+};
+const masters = (req) => {
+  const m = req.masters;
+  if (m === null || typeof m !== "object" || Array.isArray(m)) throw new BadRequest();
+  return Object.entries(m).map(([kid, key]) => {
+    if (typeof key !== "string") throw new BadRequest();
+    return { kid, key };
+  });
+};
+const object = (req, name) => {
+  const v = req[name];
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new BadRequest();
+  return v;
+};
+const connection = (req) => ({ id: str(req, "connection_id"), tenant_id: str(req, "tenant_id"), provider: str(req, "provider") });
+
+/** Placeholders for the provider ops that use no pepper or no master key (the gate takes both). */
+const NO_PEPPER = "00".repeat(32);
+const NO_MASTERS = [{ kid: "unused", key: "00".repeat(32) }];
+
 // One configured gate per distinct configuration: vectors share a few.
 const gates = new Map();
-function gate(config) {
-  const id = JSON.stringify(config);
+function configured(make, config) {
+  const id = JSON.stringify([make.name, config]);
   let g = gates.get(id);
   if (g === undefined) {
-    g = new Vendo(wasm, config);
+    g = make(config);
     gates.set(id, g);
   }
   return g;
 }
+const gate = (config) => configured(function vendo(c) { return new Vendo(wasm, c); }, config);
+const providerGate = (config) => configured(function provider(c) { return new ProviderGate(providerModule(), c); }, config);
 
 const ops = {
   parse_host(req) {
@@ -120,6 +160,46 @@ const ops = {
   filter_response(req) {
     const g = gate({ session_cookie: str(req, "session_cookie", ""), session_keys: NO_SESSIONS });
     return { ok: { headers: g.filterResponse(headerList(req)).headers } };
+  },
+
+  api_key(req) {
+    const headers = headerList(req);
+    const g = providerGate({ pepper: str(req, "pepper"), masters: NO_MASTERS });
+    const r = g.checkKey(headers, present(req, "record"), uint(req, "now"));
+    return r.ok ? { ok: { key_id: r.key_id, tenant_id: r.tenant_id, deployment_id: r.deployment_id } } : { error: r.code };
+  },
+
+  mint_api_key(req) {
+    const random = bytes(req, "random");
+    const { api_key, key_id, verifier } = providerGate({ pepper: str(req, "pepper"), masters: NO_MASTERS }).mint(random);
+    return { ok: { api_key, key_id, verifier } };
+  },
+
+  seal(req) {
+    const g = providerGate({ pepper: NO_PEPPER, masters: [{ kid: str(req, "kid"), key: str(req, "master") }] });
+    return { ok: { sealed: g.seal(str(req, "credential"), connection(req), bytes(req, "nonce")) } };
+  },
+
+  unseal(req) {
+    const r = providerGate({ pepper: NO_PEPPER, masters: masters(req) }).unseal(str(req, "sealed"), connection(req));
+    return r.ok ? { ok: { credential: r.credential } } : { error: r.code };
+  },
+
+  provider_forward(req) {
+    if (!Array.isArray(req.rates)) throw new BadRequest();
+    const g = providerGate({ pepper: str(req, "pepper"), masters: masters(req), rates: req.rates });
+    const c = object(req, "call");
+    const found = {
+      adapter: str(req, "adapter"),
+      record: present(req, "record"),
+      binding: present(req, "binding"),
+      connection: present(req, "connection"),
+      call: { model: str(c, "model"), body_bytes: uint(c, "body_bytes"), max_tokens: c.max_tokens },
+    };
+    const r = g.forward({ target: str(req, "target"), headers: headerList(req) }, found, uint(req, "now"));
+    if (!r.ok) return { error: r.code };
+    const { tenant_id, deployment_id, reserve, target, headers } = r;
+    return { ok: { tenant_id, deployment_id, reserve, target, headers } };
   },
 };
 

@@ -1,6 +1,7 @@
 // The JavaScript API of vendo-isolation for Cloudflare Workers (and any
 // runtime with WebAssembly, `Request` and `Headers`): vendo.mjs over the
-// crate's wasm build, vendo_worker.wasm.
+// crate's wasm builds, vendo_worker.wasm (`Vendo`, `AttestationVerifier`)
+// and vendo_provider.wasm (`ProviderGate`).
 //
 // Every entry point takes and returns plain JavaScript values. Bad input
 // is a `VendoError` (configuration, arguments of the wrong type, input
@@ -144,4 +145,134 @@ export class AttestationVerifier {
     options?: { maxAgeSecs?: number; skewSecs?: number },
   );
   verify(request: Request, nowSeconds: number): AttestationResult;
+}
+
+// The provider proxy (SPEC §6–§9): a tool calls `openai-proxy.{apex}` and
+// the like with its deployment's `vk1_` API key; the proxy forwards the
+// call with the tenant's own provider credential and holds credits for it.
+// Ids and rows are as the store keeps them (snake_case, SPEC §10).
+
+/** A master key that seals and opens connection credentials: `kid` (SPEC §4 syntax) and ≥ 32 bytes in hex. */
+export interface MasterKeyConfig {
+  kid: string;
+  key: string;
+}
+
+/** One row of the shared rate table (SPEC §9): prices in micro-credits per million tokens. */
+export interface RateConfig {
+  provider: string;
+  model: string;
+  /** A decimal string, a safe integer or a bigint. */
+  input: string | number | bigint;
+  output: string | number | bigint;
+  /** Output tokens held when a call names no `max_tokens`; without it such a call is `unknown_model`. */
+  max_output?: number | bigint | null;
+}
+
+/** Configuration, once per isolate. */
+export interface ProviderConfig {
+  /** The API-key pepper (≥ 32 bytes, hex). It lives with the proxy, never in the key store. */
+  pepper: string;
+  /** Master keys, the one that seals first; all open (rotation). At most 8. */
+  masters: MasterKeyConfig[];
+  /** The rate table. Default empty: every call is `unknown_model`. */
+  rates?: RateConfig[];
+}
+
+/** What the store keeps under a key id (SPEC §6), as looked up by `key_id` only. */
+export interface ApiKeyRecord {
+  key_id: string;
+  tenant_id: string;
+  /** Null for a tenant-wide key. */
+  deployment_id: string | null;
+  /** 32 bytes, hex. */
+  verifier: string;
+  /** Unix seconds, or null for never. */
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A binding as stored, found for (key tenant, deployment, adapter provider). */
+export interface BindingRow {
+  id: string;
+  tenant_id: string;
+  deployment_id: string;
+  connection_id: string;
+}
+
+/** A connection as stored: whose it is and which provider it is for. */
+export interface ConnectionIds {
+  id: string;
+  tenant_id: string;
+  provider: string;
+}
+
+/** A connection row with its sealed credential (SPEC §8). */
+export interface ConnectionRow extends ConnectionIds {
+  sealed: string;
+}
+
+/** What the Worker looked up for one call, keyed on the tenant `checkKey` named. */
+export interface ProviderLookup {
+  /** `openai`, `openrouter`, `notion`, `anthropic` or `telegram` (SPEC §7). */
+  adapter: string;
+  /** The record found under the presented key's id, or null. */
+  record: ApiKeyRecord | null;
+  binding: BindingRow | null;
+  connection: ConnectionRow | null;
+  /** What the call asks for: the request body's length in bytes, and its `max_tokens` (or null). */
+  call: { model: string; body_bytes: number | bigint; max_tokens: number | bigint | null };
+}
+
+/** The key's scope: every further lookup is keyed on `tenant_id`. */
+export type KeyCheck = { ok: true; key_id: string; tenant_id: string; deployment_id: string | null } | Denial;
+
+export interface ProviderForwarded {
+  ok: true;
+  /** The tenant to reserve against and debit: the key's. */
+  tenant_id: string;
+  /** The binding's deployment. */
+  deployment_id: string;
+  /** Micro-credits to reserve before forwarding (SPEC §9), a decimal string: a u64 exceeds a Number. */
+  reserve: string;
+  /** The path and query to request from the provider (Telegram's holds the credential: keep it out of logs). */
+  target: string;
+  /**
+   * The request's headers for the provider: without the `x-vendo-`
+   * namespace, `cookie` and every inbound credential header, with the
+   * connection's credential as the adapter takes it. `Headers` for a
+   * `Request` or `Headers` input, `[name, value]` pairs for pairs.
+   */
+  headers: Headers | [string, string][];
+  /** The same as changes to the request's headers: delete these names, then set these pairs. */
+  changes: { delete: string[]; set: [string, string][] };
+}
+
+/** A tool's call: a `Request` (its URL's path and query are the target), or its target and headers. */
+export type ProviderRequest = Request | { target?: string; headers: Headers | [string, string][] };
+
+/** The provider proxy's side (SPEC §6–§9). */
+export class ProviderGate {
+  /** `module` is the compiled vendo_provider.wasm. A bad pepper, key or rate is a VendoError. */
+  constructor(module: WebAssembly.Module, config: ProviderConfig);
+  /** SPEC §6 steps 1–3: the one presented key's id (`Authorization: Bearer` or `x-api-key`); look its record up by it. */
+  keyId(request: Request | Headers | [string, string][]): { ok: true; key_id: string } | Denial;
+  /** SPEC §6: the key checked against the record found under its id (null when none was). */
+  checkKey(request: Request | Headers | [string, string][], record: ApiKeyRecord | null, nowSeconds: number): KeyCheck;
+  /**
+   * SPEC §6: a new key from 42 bytes of `crypto.getRandomValues`. Show
+   * `api_key` to its owner once; store `key_id` and `verifier`, never the key.
+   */
+  mint(random: Uint8Array): { api_key: string; key_id: string; verifier: string };
+  /** SPEC §8: `credential` (1–4096 bytes of visible ASCII) sealed to `connection`, with 12 fresh random bytes of nonce. */
+  seal(credential: string, connection: ConnectionIds, nonce: Uint8Array): string;
+  /** SPEC §8: the credential sealed to `connection`, or `credential_unreadable` (500). */
+  unseal(sealed: string, connection: ConnectionIds): { ok: true; credential: string } | Denial;
+  /**
+   * SPEC §7: the whole decision for one call, in order: the key, the
+   * binding and connection (403s), the credential (500), the price (400).
+   * The caller then reserves `reserve` against `tenant_id` (its store
+   * answers `insufficient_credits`, 402), forwards, and settles (SPEC §9).
+   */
+  forward(request: ProviderRequest, found: ProviderLookup, nowSeconds: number): ProviderForwarded | Denial;
 }

@@ -1,5 +1,7 @@
 // vendo-isolation for Cloudflare Workers: the JavaScript API (vendo.d.ts)
-// over the crate's WebAssembly build (vendo_worker.wasm, src/lib.rs).
+// over the crate's WebAssembly builds: vendo_worker.wasm (src/lib.rs) for
+// the app proxy and the tool, vendo_provider.wasm (provider/src/lib.rs)
+// for the provider proxy.
 //
 // Every decision is the crate's. This file only moves text in and out:
 // the fields of one call are joined with NUL, which no header name or
@@ -40,6 +42,24 @@ function seconds(value, what) {
   return String(big > U64_MAX ? U64_MAX : big);
 }
 
+/** A u64 count exactly: a safe integer or a bigint (a larger Number is approximate). */
+function u64(value, what) {
+  if (typeof value === "bigint") {
+    if (value < 0n || value > U64_MAX) throw new VendoError(`${what} must fit in 64 unsigned bits`);
+    return String(value);
+  }
+  if (!Number.isSafeInteger(value) || value < 0) throw new VendoError(`${what} must be a non-negative safe integer or a bigint`);
+  return String(value);
+}
+
+/** Bytes from a CSPRNG (`crypto.getRandomValues`), as hex. */
+function randomHex(value, what) {
+  if (!(value instanceof Uint8Array)) throw new VendoError(`${what} must be a Uint8Array`);
+  let hex = "";
+  for (const b of value) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
 /**
  * One instance of the module, configured by one call. A trap (which the
  * crate's code never causes, but memory exhaustion could) leaves the
@@ -48,21 +68,31 @@ function seconds(value, what) {
  */
 class Module {
   #module;
+  #name;
   #configure;
   #exports = null;
 
-  constructor(module, configureOp, configText) {
+  constructor(module, configureOp, configText, name = "vendo_worker.wasm") {
     if (!(module instanceof WebAssembly.Module)) {
-      throw new VendoError("the first argument must be the compiled vendo_worker.wasm (a WebAssembly.Module)");
+      throw new VendoError(`the first argument must be the compiled ${name} (a WebAssembly.Module)`);
     }
     this.#module = module;
+    this.#name = name;
     this.#configure = [configureOp, configText];
     this.#start();
   }
 
   #start() {
-    this.#exports = new WebAssembly.Instance(this.#module, {}).exports;
     const [op, text] = this.#configure;
+    let exports;
+    try {
+      exports = new WebAssembly.Instance(this.#module, {}).exports;
+    } catch (e) {
+      if (e instanceof WebAssembly.LinkError) throw new VendoError(`not ${this.#name}: ${e.message}`);
+      throw e;
+    }
+    if (typeof exports[op] !== "function") throw new VendoError(`not ${this.#name}: it has no ${op}`);
+    this.#exports = exports;
     const [status, answer] = this.#raw(op, text);
     if (status !== 0) throw new VendoError(`configuration refused: ${answer}`);
   }
@@ -81,12 +111,10 @@ class Module {
     return [status, answer];
   }
 
-  /** Runs `op`; returns the answer's fields, or null when the module refused the input. */
-  call(op, text) {
+  #run(op, text) {
     if (this.#exports === null) this.#start();
-    let status, answer;
     try {
-      [status, answer] = this.#raw(op, text);
+      return this.#raw(op, text);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
         this.#exports = null;
@@ -94,7 +122,19 @@ class Module {
       }
       throw e;
     }
+  }
+
+  /** Runs `op`; returns the answer's fields, or null when the module refused the input. */
+  call(op, text) {
+    const [status, answer] = this.#run(op, text);
     return status === 0 ? answer.split(SEP) : null;
+  }
+
+  /** Runs `op`; returns the answer's fields, or throws the module's reason for refusing. */
+  must(op, text, what) {
+    const [status, answer] = this.#run(op, text);
+    if (status !== 0) throw new VendoError(`${what}: ${answer}`);
+    return answer.split(SEP);
   }
 }
 
@@ -167,14 +207,19 @@ function counted(fields, i, width = 1) {
   return [fields.slice(i + 1, i + 1 + n), i + 1 + n];
 }
 
-/** The changes of an answer at `i`: spoofed spellings, names to delete, pairs to set. */
-function readChanges(fields, i) {
-  const [spoofed, j] = counted(fields, i);
-  const [deletes, k] = counted(fields, j);
+/** The edits of an answer at `i`: names to delete, pairs to set. */
+function readEdits(fields, i) {
+  const [deletes, k] = counted(fields, i);
   const [flat] = counted(fields, k, 2);
   const set = [];
   for (let x = 0; x < flat.length; x += 2) set.push([flat[x], flat[x + 1]]);
-  return { spoofed, changes: { delete: deletes, set } };
+  return { delete: deletes, set };
+}
+
+/** The changes of an answer at `i`: spoofed spellings, then the edits. */
+function readChanges(fields, i) {
+  const [spoofed, j] = counted(fields, i);
+  return { spoofed, changes: readEdits(fields, j) };
 }
 
 /** Applies changes to a copy of the request's headers, as a Worker forwards them. */
@@ -380,6 +425,179 @@ export class AttestationVerifier {
       identity: { tenant_id: f[1], deployment_id: f[2], user_id: f[3], email: f[4] },
       kid: f[5],
       signedAt: Number(f[6]),
+    };
+  }
+}
+
+// The provider proxy (SPEC §6–§9), over vendo_provider.wasm.
+
+/** Headers from a `Request`, `Headers` or `[name, value]` pairs. */
+function headerSource(request) {
+  if (typeof Request !== "undefined" && request instanceof Request) return { headers: request.headers, list: null };
+  if (typeof Headers !== "undefined" && request instanceof Headers) return { headers: request, list: null };
+  return { headers: null, list: headerList(request) };
+}
+
+/** A provider call's path and query and headers: from a `Request`, or from `{target, headers}`. */
+function providerRequest(request) {
+  if (typeof Request !== "undefined" && request instanceof Request) {
+    return { target: splitUrl(request.url)[1], headers: request.headers, list: null };
+  }
+  if (request === null || typeof request !== "object") throw new VendoError("request must be a Request or {target, headers}");
+  const { target = "/", headers = [] } = request;
+  return { target: field(target, "target"), ...headerSource(headers) };
+}
+
+/** An id that may be absent: null or undefined, never an empty string. */
+function optionalId(value, what) {
+  if (value === null || value === undefined) return "";
+  if (value === "") throw new VendoError(`${what} must be null or an id`);
+  return field(value, what);
+}
+
+const optionalSeconds = (value, what) => (value === null || value === undefined ? "" : seconds(value, what));
+
+/** `present` and the fields of a looked-up row, or `0` and as many empty ones. */
+function row(value, what, fields) {
+  if (value === null || value === undefined) return "0" + SEP.repeat(fields.length);
+  if (typeof value !== "object") throw new VendoError(`${what} must be an object or null`);
+  return ["1", ...fields.map((f) => f(value))].join(SEP);
+}
+
+function recordFields(record) {
+  return row(record, "record", [
+    (r) => field(r.key_id, "record.key_id"),
+    (r) => field(r.tenant_id, "record.tenant_id"),
+    (r) => optionalId(r.deployment_id, "record.deployment_id"),
+    (r) => field(r.verifier, "record.verifier (hex)"),
+    (r) => optionalSeconds(r.expires_at, "record.expires_at"),
+    (r) => optionalSeconds(r.revoked_at, "record.revoked_at"),
+  ]);
+}
+
+function bindingFields(binding) {
+  return row(binding, "binding", [
+    (b) => field(b.id, "binding.id"),
+    (b) => field(b.tenant_id, "binding.tenant_id"),
+    (b) => field(b.deployment_id, "binding.deployment_id"),
+    (b) => field(b.connection_id, "binding.connection_id"),
+  ]);
+}
+
+/** A sealed value holding NUL is not one: it is sent empty, which opens for no connection. */
+function sealedField(sealed) {
+  if (typeof sealed !== "string") throw new VendoError("connection.sealed must be a string");
+  return sealed.includes(SEP) ? "" : sealed;
+}
+
+function connectionFields(c) {
+  return [field(c.id, "connection.id"), field(c.tenant_id, "connection.tenant_id"), field(c.provider, "connection.provider")];
+}
+
+function providerConfigText(config) {
+  if (config === null || typeof config !== "object") throw new VendoError("config must be an object");
+  const { pepper, masters, rates = [] } = config;
+  if (!Array.isArray(masters) || masters.length === 0) throw new VendoError("masters must be a non-empty array");
+  if (!Array.isArray(rates)) throw new VendoError("rates must be an array");
+  const parts = [field(pepper, "pepper (hex)"), String(masters.length)];
+  for (const m of masters) {
+    if (m === null || typeof m !== "object") throw new VendoError("each master key must be {kid, key}");
+    parts.push(field(m.kid, "master key kid"), field(m.key, "master key (hex)"));
+  }
+  parts.push(String(rates.length));
+  const price = (v, what) => (typeof v === "string" ? field(v, what) : u64(v, what));
+  for (const r of rates) {
+    if (r === null || typeof r !== "object") throw new VendoError("each rate must be {provider, model, input, output, max_output}");
+    parts.push(field(r.provider, "rate provider"), field(r.model, "rate model"));
+    parts.push(price(r.input, "rate input"), price(r.output, "rate output"));
+    parts.push(r.max_output === null || r.max_output === undefined ? "" : u64(r.max_output, "rate max_output"));
+  }
+  return parts.join(SEP);
+}
+
+const denial = (f) => ({ ok: false, status: Number(f[1]), code: f[2] });
+
+/** The provider proxy's side (SPEC §6–§9): API keys, sealed credentials, the call decision. */
+export class ProviderGate {
+  #wasm;
+
+  constructor(module, config) {
+    this.#wasm = new Module(module, "vendo_configure_provider", providerConfigText(config), "vendo_provider.wasm");
+  }
+
+  /** SPEC §6 steps 1–3: the presented key's id, to look its record up by. */
+  keyId(request) {
+    const f = this.#wasm.call("vendo_api_key_id", appendHeaders("", headerSource(request)));
+    if (f === null) return BAD_REQUEST;
+    return f[0] === "0" ? { ok: true, key_id: f[1] } : denial(f);
+  }
+
+  /** SPEC §6: the presented key checked against the record found under its id (or null). */
+  checkKey(request, record, nowSeconds) {
+    const text = seconds(nowSeconds, "nowSeconds") + SEP + recordFields(record);
+    const f = this.#wasm.call("vendo_api_key", appendHeaders(text, headerSource(request)));
+    if (f === null) return BAD_REQUEST;
+    return f[0] === "0" ? { ok: true, key_id: f[1], tenant_id: f[2], deployment_id: f[3] || null } : denial(f);
+  }
+
+  /** A new key from 42 random bytes: give `api_key` to the tool once, store `key_id` and `verifier`. */
+  mint(random) {
+    const f = this.#wasm.must("vendo_mint_api_key", randomHex(random, "random"), "mint refused");
+    return { api_key: f[1], key_id: f[2], verifier: f[3] };
+  }
+
+  /** SPEC §8: `credential` sealed to `connection` ({id, tenant_id, provider}) with a 12-byte random nonce. */
+  seal(credential, connection, nonce) {
+    if (connection === null || typeof connection !== "object") throw new VendoError("connection must be {id, tenant_id, provider}");
+    const text = [randomHex(nonce, "nonce"), ...connectionFields(connection), field(credential, "credential")];
+    return this.#wasm.must("vendo_seal", text.join(SEP), "seal refused")[1];
+  }
+
+  /** SPEC §8: the credential sealed to `connection`, or `credential_unreadable`. */
+  unseal(sealed, connection) {
+    if (connection === null || typeof connection !== "object") throw new VendoError("connection must be {id, tenant_id, provider}");
+    const text = [...connectionFields(connection), sealedField(sealed)];
+    const f = this.#wasm.must("vendo_unseal", text.join(SEP), "unseal refused");
+    return f[0] === "0" ? { ok: true, credential: f[1] } : denial(f);
+  }
+
+  /** SPEC §7: forward (headers and target for the provider, credits to reserve) or deny; see vendo.d.ts. */
+  forward(request, found, nowSeconds) {
+    const p = providerRequest(request);
+    if (found === null || typeof found !== "object") throw new VendoError("found must be {adapter, record, binding, connection, call}");
+    const { adapter, record, binding, connection, call } = found;
+    if (call === null || typeof call !== "object") throw new VendoError("call must be {model, body_bytes, max_tokens}");
+    const text = [
+      seconds(nowSeconds, "nowSeconds"),
+      field(adapter, "adapter"),
+      p.target,
+      recordFields(record),
+      bindingFields(binding),
+      row(connection, "connection", [
+        (c) => field(c.id, "connection.id"),
+        (c) => field(c.tenant_id, "connection.tenant_id"),
+        (c) => field(c.provider, "connection.provider"),
+        (c) => sealedField(c.sealed),
+      ]),
+      field(call.model, "call.model"),
+      u64(call.body_bytes, "call.body_bytes"),
+      call.max_tokens === null || call.max_tokens === undefined ? "" : u64(call.max_tokens, "call.max_tokens"),
+    ].join(SEP);
+    const f = this.#wasm.call("vendo_provider_forward", appendHeaders(text, p));
+    if (f === null) return BAD_REQUEST;
+    if (f[0] !== "0") return denial(f);
+    const changes = readEdits(f, 5);
+    const forwarded = new Forwarded(p, changes);
+    return {
+      ok: true,
+      tenant_id: f[1],
+      deployment_id: f[2],
+      reserve: f[3],
+      target: f[4],
+      changes,
+      get headers() {
+        return forwarded.headers;
+      },
     };
   }
 }

@@ -2,19 +2,11 @@
 //!
 //! JavaScript never calls this directly: `vendo.mjs` (see `vendo.d.ts`)
 //! wraps it in `Vendo` and `AttestationVerifier`. The layer between them
-//! is deliberately small and cheap to cross:
+//! (`src/abi.rs`, shared with the provider proxy's module) is deliberately small
+//! and cheap to cross: one UTF-8 text in, its fields separated by NUL, and
+//! one such text out.
 //!
-//! - `vendo_input(cap) -> ptr` makes an input buffer of `cap` bytes; the
-//!   caller writes one UTF-8 text into it and calls an operation with the
-//!   length it wrote;
-//! - an operation `vendo_*(len) -> status` reads its fields from that text,
-//!   separated by NUL (`\0`, a byte no header name, value, host or URL can
-//!   hold), and writes its answer the same way;
-//! - `vendo_output() -> ptr`, `vendo_output_len() -> len` locate the answer.
-//!
-//! Status `0` is an answer (which may be a denial, in its first field),
-//! `2` is input the module could not take, with a one-line reason as the
-//! answer. Nothing here panics: every field is parsed into the crate's
+//! Nothing here panics: every field is parsed into the crate's
 //! validating types, and the policy is entirely the crate's.
 //!
 //! An admitted request is answered with the changes to apply to the
@@ -25,9 +17,10 @@
 
 #![deny(missing_docs)]
 
+mod abi;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::Write;
 
 use http::header::{CONNECTION, COOKIE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
@@ -36,20 +29,14 @@ use vendo_isolation::headers::{
     ATTESTATION_HEADER, CookieRemoval, IDENTITY_HEADERS, ResponseVerdict, StripReport, response_header_verdict, strip,
 };
 use vendo_isolation::hosts::HostPolicy;
-use vendo_isolation::session::{KeyRing, SessionCookieName, VerifyOptions, verify_session};
 use vendo_isolation::proxy::KeyedGate;
+use vendo_isolation::session::{KeyRing, SessionCookieName, VerifyOptions, verify_session};
 use vendo_isolation::{AttestationSecret, DeploymentId, Gate, RouteEntry, SessionKey, Timestamp};
 
-/// A field separator: NUL appears in no header, host or URL.
-const SEP: u8 = 0;
-
-const OK: i32 = 0;
-const BAD_INPUT: i32 = 2;
+use crate::abi::{Fields, Out, Refusal, hex, write_edits};
 
 #[derive(Default)]
 struct State {
-    input: Vec<u8>,
-    output: Vec<u8>,
     proxy: Option<Proxy>,
     verifier: Option<AttestationVerifier>,
 }
@@ -92,52 +79,7 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
-/// Why an input was refused; becomes the answer of status 2.
-type Refusal = &'static str;
-
-/// The NUL-separated fields of an input, found with `memchr`.
-#[derive(Clone)]
-struct Fields<'a>(Option<&'a [u8]>);
-
-impl<'a> Iterator for Fields<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.0?;
-        match memchr::memchr(SEP, rest) {
-            Some(at) => {
-                self.0 = rest.get(at + 1..);
-                rest.get(..at)
-            }
-            None => {
-                self.0 = None;
-                Some(rest)
-            }
-        }
-    }
-}
-
-impl<'a> Fields<'a> {
-    fn new(text: &'a [u8]) -> Self {
-        Fields(Some(text))
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], Refusal> {
-        self.next().ok_or("missing field")
-    }
-
-    fn str(&mut self) -> Result<&'a str, Refusal> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| "field is not UTF-8")
-    }
-
-    fn u64(&mut self) -> Result<u64, Refusal> {
-        self.str()?.parse().map_err(|_| "not a decimal integer")
-    }
-
-    fn number(&mut self) -> Result<usize, Refusal> {
-        self.str()?.parse().map_err(|_| "not a count")
-    }
-
+impl Fields<'_> {
     /// The remaining fields as `name, value` pairs, appended to a map:
     /// only those [`Gate::reads_header`] names, since the gate decides on
     /// and changes no other, and the Worker forwards the rest as they came.
@@ -159,14 +101,6 @@ impl<'a> Fields<'a> {
         }
         Ok(map)
     }
-
-    fn pairs(self) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> {
-        let mut rest = self;
-        std::iter::from_fn(move || {
-            let name = rest.next()?;
-            Some((name, rest.next()))
-        })
-    }
 }
 
 /// What `HeaderName::from_bytes` accepts: one or more RFC 9110 `tchar`.
@@ -179,50 +113,6 @@ fn is_header_name(name: &[u8]) -> bool {
 /// What `HeaderValue::from_bytes` accepts: no control byte but tab.
 fn is_header_value(value: &[u8]) -> bool {
     value.iter().all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
-}
-
-/// The answer being written: fields separated by NUL.
-struct Out<'a>(&'a mut Vec<u8>);
-
-impl Out<'_> {
-    fn put(&mut self, field: impl AsRef<[u8]>) -> &mut Self {
-        if !self.0.is_empty() {
-            self.0.push(SEP);
-        }
-        self.0.extend_from_slice(field.as_ref());
-        self
-    }
-
-    fn num(&mut self, n: u64) -> &mut Self {
-        if !self.0.is_empty() {
-            self.0.push(SEP);
-        }
-        // Writing into a Vec cannot fail.
-        let _ = write!(self.0, "{n}");
-        self
-    }
-}
-
-/// Hex as configuration carries keys, either case.
-fn hex(s: &str) -> Result<Vec<u8>, Refusal> {
-    fn nibble(c: u8) -> Result<u8, Refusal> {
-        match c {
-            b'0'..=b'9' => Ok(c - b'0'),
-            b'a'..=b'f' => Ok(c - b'a' + 10),
-            b'A'..=b'F' => Ok(c - b'A' + 10),
-            _ => Err("key is not hex"),
-        }
-    }
-    if !s.len().is_multiple_of(2) {
-        return Err("hex key has an odd length");
-    }
-    s.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| match pair {
-            [high, low] => Ok(nibble(*high)? << 4 | nibble(*low)?),
-            _ => Err("hex key has an odd length"),
-        })
-        .collect()
 }
 
 /// `vendo_configure`: apex, cookie name, reserved (`-` for the default
@@ -419,17 +309,7 @@ fn changes(input: Fields<'_>, headers: &HeaderMap, report: &StripReport, with_ho
             sets.push(name);
         }
     }
-    out.num(deletes.len() as u64);
-    for name in &deletes {
-        out.put(name.as_str());
-    }
-    let set_fields = sets.iter().map(|n| headers.get_all(*n).iter().count()).sum::<usize>();
-    out.num(set_fields as u64);
-    for name in sets {
-        for value in headers.get_all(name) {
-            out.put(name.as_str()).put(value.as_bytes());
-        }
-    }
+    write_edits(&deletes, &sets, headers, out);
 }
 
 /// `vendo_filter_response`: an empty field, then `name, value` pairs of
@@ -520,47 +400,9 @@ fn verify_attestation(verifier: &AttestationVerifier, text: &[u8], out: &mut Out
     Ok(())
 }
 
-/// Makes the input buffer `cap` bytes long and returns where it starts.
-#[unsafe(no_mangle)]
-pub extern "C" fn vendo_input(cap: u32) -> *mut u8 {
-    STATE.with_borrow_mut(|s| {
-        s.input.clear();
-        s.input.resize(usize::try_from(cap).unwrap_or(0), 0);
-        s.input.as_mut_ptr()
-    })
-}
-
-/// Where the last answer starts.
-#[unsafe(no_mangle)]
-pub extern "C" fn vendo_output() -> *const u8 {
-    STATE.with_borrow(|s| s.output.as_ptr())
-}
-
-/// How long the last answer is.
-#[unsafe(no_mangle)]
-pub extern "C" fn vendo_output_len() -> u32 {
-    STATE.with_borrow(|s| u32::try_from(s.output.len()).unwrap_or(0))
-}
-
-/// Runs one operation on the first `len` input bytes.
+/// Runs one operation on the first `len` input bytes, with the state.
 fn run(len: u32, op: impl FnOnce(&mut State, &[u8], &mut Vec<u8>) -> Result<(), Refusal>) -> i32 {
-    STATE.with_borrow_mut(|s| {
-        let input = std::mem::take(&mut s.input);
-        let mut output = std::mem::take(&mut s.output);
-        output.clear();
-        let text = input.get(..usize::try_from(len).unwrap_or(usize::MAX)).ok_or("length beyond the input");
-        let status = match text.and_then(|text| op(s, text, &mut output)) {
-            Ok(()) => OK,
-            Err(why) => {
-                output.clear();
-                output.extend_from_slice(why.as_bytes());
-                BAD_INPUT
-            }
-        };
-        s.input = input;
-        s.output = output;
-        status
-    })
+    abi::run(len, |text, out| STATE.with_borrow_mut(|s| op(s, text, out)))
 }
 
 /// Configures the gate (see [`configure`]); replaces any earlier one.
@@ -626,21 +468,10 @@ mod tests {
     };
 
     use super::*;
+    use crate::abi::{BAD_INPUT, OK, call, vendo_input};
 
     fn hexed(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
-    fn call(op: extern "C" fn(u32) -> i32, fields: &[&str]) -> (i32, Vec<String>) {
-        let text = fields.join("\0");
-        let ptr = vendo_input(text.len() as u32);
-        STATE.with_borrow_mut(|s| {
-            assert_eq!(s.input.as_ptr(), ptr as *const u8);
-            s.input.copy_from_slice(text.as_bytes());
-        });
-        let status = op(text.len() as u32);
-        let out = STATE.with_borrow(|s| String::from_utf8(s.output.clone()).unwrap());
-        (status, out.split('\0').map(str::to_owned).collect())
     }
 
     fn configure_fixture() {

@@ -1,7 +1,8 @@
-// The JavaScript API (vendo.mjs) over the wasm module, in Node: an admit
-// the tool side verifies, the changes a Worker applies, and garbage driven
-// through every entry point, which must come back as a VendoError or a
-// denial and leave the instance working.
+// The JavaScript API (vendo.mjs) over the wasm modules, in Node: an admit
+// the tool side verifies, the changes a Worker applies, a provider call
+// from its API key to the provider's request, and garbage driven through
+// every entry point, which must come back as a VendoError or a denial and
+// leave the instance working.
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
@@ -9,12 +10,15 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import test from "node:test";
 import { fileURLToPath } from "node:url";
-import { AttestationVerifier, MAX_INPUT_BYTES, Vendo, VendoError } from "../vendo.mjs";
+import { AttestationVerifier, MAX_INPUT_BYTES, ProviderGate, Vendo, VendoError } from "../vendo.mjs";
+import { providerWasmPath } from "./provider_wasm.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wasm = new WebAssembly.Module(
   readFileSync(process.env.VENDO_WASM ?? join(here, "../target/wasm32-unknown-unknown/release/vendo_worker.wasm")),
 );
+
+const providerWasm = new WebAssembly.Module(readFileSync(providerWasmPath()));
 
 const NOW = 1_700_000_000;
 const SESSION_KEY = "42".repeat(32);
@@ -124,6 +128,95 @@ test("the response filter removes what would reach other tenants", () => {
   assert.equal(filtered.removed.length, 3);
 });
 
+/** `n` bytes counting up from `start`, as SPEC §6 and §8's worked examples use. */
+const counting = (start, n) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
+const hex = (bytes) => Buffer.from(bytes).toString("hex");
+
+const PROVIDER_CONFIG = {
+  pepper: hex(counting(100, 32)),
+  masters: [{ kid: "m1", key: hex(counting(0, 32)) }],
+  rates: [{ provider: "openai", model: "gpt-4o-mini", input: "150000", output: 600000n, max_output: 16384 }],
+};
+// SPEC §6 and §8's worked examples.
+const API_KEY = "vk1_aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dypsaijcemsckjrhfau7ce25v4";
+const RECORD = {
+  key_id: "aaaqeayeaudaocaj",
+  tenant_id: "t_1",
+  deployment_id: "d_1",
+  verifier: "8c3996b174c21d007338d24434bd2ab5d9d5791c1567d4f65c7d48a2429bf706",
+  expires_at: null,
+  revoked_at: null,
+};
+const CONNECTION = { id: "c_1", tenant_id: "t_1", provider: "openai", sealed: "v1.m1.AAAAAAAAAAAAAAAAxnIdISdINLwSPesCSUi6aoqVymdRKvzWsqIj" };
+const BINDING = { id: "b_1", tenant_id: "t_1", deployment_id: "d_1", connection_id: "c_1" };
+const CALL = { model: "gpt-4o-mini", body_bytes: 1234, max_tokens: 500 };
+const FOUND = { adapter: "openai", record: RECORD, binding: BINDING, connection: CONNECTION, call: CALL };
+
+function toolCall(extra = {}) {
+  return new Request("https://openai-proxy.vendo.run/v1/chat/completions?x=1", {
+    method: "POST",
+    headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", ...extra },
+  });
+}
+
+test("a provider call goes from the tool's API key to the provider's request", () => {
+  const gate = new ProviderGate(providerWasm, PROVIDER_CONFIG);
+  assert.deepEqual(gate.mint(counting(0, 42)), { api_key: API_KEY, key_id: RECORD.key_id, verifier: RECORD.verifier });
+  assert.equal(gate.seal("sk-test-123", CONNECTION, new Uint8Array(12)), CONNECTION.sealed);
+  assert.deepEqual(gate.unseal(CONNECTION.sealed, CONNECTION), { ok: true, credential: "sk-test-123" });
+  assert.deepEqual(gate.unseal(CONNECTION.sealed, { ...CONNECTION, tenant_id: "t_2" }), { ok: false, status: 500, code: "credential_unreadable" });
+
+  // The Worker's order: the key id, its record, the scope, then the binding
+  // and connection found under the scope's tenant.
+  const request = toolCall({ "x-vendo-user-id": "u_admin", cookie: "a=1", connection: "x-vendo-tenant-id, keep-alive" });
+  assert.deepEqual(gate.keyId(request), { ok: true, key_id: RECORD.key_id });
+  assert.deepEqual(gate.checkKey(request, RECORD, NOW), { ok: true, key_id: RECORD.key_id, tenant_id: "t_1", deployment_id: "d_1" });
+  const forwarded = gate.forward(request, FOUND, NOW);
+  assert.equal(forwarded.ok, true, JSON.stringify(forwarded));
+  assert.deepEqual([forwarded.tenant_id, forwarded.deployment_id, forwarded.reserve], ["t_1", "d_1", "486"]);
+  assert.equal(forwarded.target, "/v1/chat/completions?x=1");
+  assert.deepEqual(
+    [...forwarded.headers],
+    [["authorization", "Bearer sk-test-123"], ["connection", "keep-alive"], ["content-type", "application/json"]],
+  );
+  // The same decision over a plain list, and through Anthropic's header.
+  const listed = gate.forward({ target: "/v1/messages", headers: [["X-API-Key", API_KEY], ["Authorization", "Basic eA=="]] }, FOUND, NOW);
+  assert.equal(listed.code, "duplicate_api_key");
+  const anthropic = new ProviderGate(providerWasm, {
+    ...PROVIDER_CONFIG,
+    rates: [{ provider: "anthropic", model: "claude-3-5-haiku", input: 800000, output: 4000000 }],
+  });
+  const sealed = anthropic.seal("sk-ant-1", { ...CONNECTION, provider: "anthropic" }, counting(7, 12));
+  const viaAnthropic = anthropic.forward(
+    { target: "/v1/messages", headers: [["X-API-Key", API_KEY], ["anthropic-version", "2023-06-01"]] },
+    { ...FOUND, adapter: "anthropic", connection: { ...CONNECTION, provider: "anthropic", sealed }, call: { model: "claude-3-5-haiku", body_bytes: 10, max_tokens: 1 } },
+    NOW,
+  );
+  assert.deepEqual(viaAnthropic.headers, [["anthropic-version", "2023-06-01"], ["x-api-key", "sk-ant-1"]]);
+  assert.equal(viaAnthropic.reserve, "12");
+
+  // Denials carry the status to answer; nothing is forwarded.
+  const cases = [
+    [toolCall({ authorization: "" }), FOUND, 401, "malformed_api_key"],
+    [toolCall(), { ...FOUND, record: null }, 401, "unknown_api_key"],
+    [toolCall(), { ...FOUND, record: { ...RECORD, key_id: "bbbbbbbbbbbbbbbb" } }, 401, "unknown_api_key"],
+    [toolCall(), { ...FOUND, record: { ...RECORD, revoked_at: NOW } }, 401, "revoked_api_key"],
+    [toolCall(), { ...FOUND, binding: null }, 403, "no_binding"],
+    [toolCall(), { ...FOUND, binding: { ...BINDING, deployment_id: "d_2" } }, 403, "binding_deployment_mismatch"],
+    [toolCall(), { ...FOUND, adapter: "notion" }, 403, "provider_mismatch"],
+    [toolCall(), { ...FOUND, connection: { ...CONNECTION, sealed: "v1.m1.\0" } }, 500, "credential_unreadable"],
+    [toolCall(), { ...FOUND, call: { ...CALL, model: "gpt-5" } }, 400, "unknown_model"],
+  ];
+  for (const [req, found, status, code] of cases) {
+    assert.deepEqual(gate.forward(req, found, NOW), { ok: false, status, code }, code);
+  }
+  assert.deepEqual(gate.keyId(new Headers()), { ok: false, status: 401, code: "no_api_key" });
+  assert.throws(() => gate.mint(counting(0, 41)), VendoError);
+  assert.throws(() => gate.seal("sk with space", CONNECTION, new Uint8Array(12)), VendoError);
+  assert.throws(() => new ProviderGate(providerWasm, { ...PROVIDER_CONFIG, pepper: "00".repeat(31) }), VendoError);
+  assert.throws(() => new ProviderGate(wasm, PROVIDER_CONFIG), VendoError);
+});
+
 /** A small seeded generator, so a failure repeats. */
 function rng(seed) {
   let s = seed >>> 0;
@@ -165,6 +258,16 @@ function garbageValue(r) {
   }
 }
 
+/** Only a denial, with its status and code, may come back as a refusal. */
+function isDenialOrOk(result, what) {
+  if (result === undefined) return;
+  assert.equal(typeof result.ok, "boolean", what);
+  if (!result.ok) {
+    assert.equal(typeof result.status, "number", what);
+    assert.equal(typeof result.code, "string", what);
+  }
+}
+
 /** Runs `f`; only a VendoError may escape. */
 function survives(f, what) {
   try {
@@ -175,7 +278,7 @@ function survives(f, what) {
   }
 }
 
-test("garbage through every entry point is a VendoError or a denial, and the instance keeps working", () => {
+test("garbage through every entry point is a VendoError or a denial, and the instances keep working", () => {
   const r = rng(0x5eed);
   const vendo = new Vendo(wasm, CONFIG);
   const verifier = new AttestationVerifier(wasm, [{ kid: "a1", deployment_id: "d_1", key: deploymentKey("d_1") }]);
@@ -205,4 +308,64 @@ test("garbage through every entry point is a VendoError or a denial, and the ins
   // After all of it, the same instances still decide correctly.
   assert.equal(vendo.admit(browserRequest(), ENTRY, NOW).ok, true);
   assert.equal(vendo.admit(browserRequest(), ENTRY, NOW + 7200).code, "expired");
+
+  // The provider path (SPEC §6–§9): its configuration, the key check, mint,
+  // seal, unseal and the call decision.
+  const gate = new ProviderGate(providerWasm, PROVIDER_CONFIG);
+  const g = () => garbageValue(r);
+  const either = (valid) => (r() < 0.5 ? valid : g());
+  const bytes = () => (r() < 0.7 ? counting(Math.floor(r() * 256), Math.floor(r() * 50)) : g());
+  const outcomes = new Set();
+  for (let i = 0; i < 400; i++) {
+    // Garbage pairs, or names the provider path removes with values `Headers` can hold.
+    const names = ["accept", "X_Vendo_User_Id", "x-vendo-tenant-id", "cookie", "api-key", "Proxy-Authorization", "connection"];
+    const pair = () =>
+      r() < 0.1 ? [garbageString(r), garbageString(r)] : [names[Math.floor(r() * names.length)], garbageString(r).replace(/[\0\r\n]/g, "")];
+    const list = Array.from({ length: Math.floor(r() * 6) }, pair);
+    if (r() < 0.6) list.push([r() < 0.5 ? "authorization" : "x-api-key", (r() < 0.5 ? "Bearer " : "") + API_KEY]);
+    if (r() < 0.2) list.push(["x-api-key", API_KEY.slice(0, Math.floor(r() * API_KEY.length)) + garbageString(r)]);
+    const headers = () => (r() < 0.7 ? list : g());
+    // The valid row, none found, the row with one field garbled, or garbage.
+    const spoil = (valid) => {
+      const pick = r();
+      if (pick < 0.6) return valid;
+      if (pick < 0.7) return null;
+      if (pick < 0.9) return { ...valid, [Object.keys(valid)[Math.floor(r() * Object.keys(valid).length)]]: g() };
+      return g();
+    };
+    const [record, binding, connection] = [RECORD, BINDING, CONNECTION].map((v) => () => spoil(v));
+    const call = () => spoil(CALL) ?? g();
+
+    const rate = { provider: g(), model: g(), input: g(), output: g(), max_output: g() };
+    survives(() => new ProviderGate(providerWasm, { pepper: either(PROVIDER_CONFIG.pepper), masters: either([{ kid: g(), key: g() }]), rates: either([rate]) }), "provider config");
+    survives(() => new ProviderGate(providerWasm, g()), "provider config object");
+    survives(() => new ProviderGate(g(), PROVIDER_CONFIG), "provider module");
+    isDenialOrOk(survives(() => gate.keyId(headers()), "keyId"), "keyId");
+    isDenialOrOk(survives(() => gate.checkKey(headers(), either(record()), either(NOW)), "checkKey"), "checkKey");
+    const minted = survives(() => gate.mint(bytes()), "mint");
+    if (minted !== undefined) assert.match(minted.api_key, /^vk1_[a-z2-7]{74}$/);
+    const sealed = survives(() => gate.seal(g(), either(connection()), bytes()), "seal");
+    if (sealed !== undefined) assert.match(sealed, /^v1\./);
+    isDenialOrOk(survives(() => gate.unseal(either(CONNECTION.sealed), either(connection())), "unseal"), "unseal");
+    const found = { adapter: r() < 0.8 ? "openai" : g(), record: record(), binding: binding(), connection: connection(), call: call() };
+    const target = r() < 0.8 ? "/v1/chat/completions" : g();
+    const forwarded = survives(() => gate.forward(r() < 0.9 ? { target, headers: headers() } : g(), r() < 0.9 ? found : g(), r() < 0.8 ? NOW : g()), "forward");
+    isDenialOrOk(forwarded, "forward");
+    if (forwarded !== undefined) outcomes.add(forwarded.ok ? "ok" : forwarded.code);
+    if (forwarded?.ok) {
+      for (const [name, value] of forwarded.headers) {
+        assert.ok(!/^(x-api-key|api-key|cookie|proxy-authorization|x[-_.]vendo[-_.])/.test(name), name);
+        if (name === "authorization") assert.equal(value, "Bearer sk-test-123");
+      }
+    }
+  }
+  // The garbage reached the decision, not only the parsers.
+  for (const o of ["ok", "bad_request", "no_api_key", "malformed_api_key", "no_binding"]) assert.ok(outcomes.has(o), `${o} in ${[...outcomes]}`);
+  // Oversized but well-formed input is refused, not truncated.
+  assert.throws(() => gate.forward(toolCall({ "x-big": "y".repeat(MAX_INPUT_BYTES) }), FOUND, NOW), VendoError);
+  assert.deepEqual(gate.keyId(toolCall()), { ok: true, key_id: RECORD.key_id });
+  assert.equal(gate.forward(toolCall(), FOUND, NOW).reserve, "486");
+  assert.equal(gate.forward(toolCall(), { ...FOUND, record: { ...RECORD, expires_at: NOW } }, NOW).code, "expired_api_key");
+  assert.deepEqual(gate.unseal(CONNECTION.sealed, CONNECTION), { ok: true, credential: "sk-test-123" });
 });
+

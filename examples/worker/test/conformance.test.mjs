@@ -10,33 +10,27 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import test from "node:test";
 import { fileURLToPath } from "node:url";
+import { providerWasmPath } from "./provider_wasm.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const vectors = join(here, "../../../tests/vectors");
 const runner = join(here, "../conformance.mjs");
 
 function normalize(op, answer) {
-  if (["forward", "strip", "filter_response"].includes(op) && Array.isArray(answer.ok?.headers)) {
+  if (["forward", "strip", "filter_response", "provider_forward"].includes(op) && Array.isArray(answer.ok?.headers)) {
     // Array.prototype.sort is stable.
     answer.ok.headers = [...answer.ok.headers].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
   return answer;
 }
 
-// The wasm runner carries the SPEC §5 ops; the provider ops of SPEC §10
-// (api_key, mint_api_key, seal, unseal, provider_forward) are replayed by
-// the Rust runner only (tests/conformance.rs).
-const providerFiles = ["api_key.jsonl", "sealing.jsonl", "provider_forward.jsonl"];
-const all = readdirSync(vectors).filter((f) => f.endsWith(".jsonl"));
-const files = all.filter((f) => !providerFiles.includes(f));
+const files = readdirSync(vectors).filter((f) => f.endsWith(".jsonl"));
+const providerWasm = providerWasmPath();
 
-test("there are vector files to run", () => assert.ok(files.length >= 6, files.join(", ")));
-
-for (const file of all.filter((f) => providerFiles.includes(f))) {
-  test(`tests/vectors/${file} passes through the wasm`, {
-    skip: "the wasm runner does not carry the provider ops (SPEC §10: api_key, mint_api_key, seal, unseal, provider_forward)",
-  }, () => {});
-}
+test("there are vector files to run, the SPEC §10 ones among them", () => {
+  assert.ok(files.length >= 9, files.join(", "));
+  for (const f of ["api_key.jsonl", "sealing.jsonl", "provider_forward.jsonl"]) assert.ok(files.includes(f), f);
+});
 
 for (const file of files) {
   test(`tests/vectors/${file} passes through the wasm`, () => {
@@ -44,7 +38,8 @@ for (const file of files) {
     const cases = input.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
     // Garbage between the vectors must be answered in place, not end the run.
     const lines = cases.flatMap((c) => [JSON.stringify(c), "not json"]);
-    const run = spawnSync(process.execPath, [runner], { input: `${lines.join("\n")}\n`, encoding: "utf8" });
+    const env = { ...process.env, VENDO_PROVIDER_WASM: providerWasm };
+    const run = spawnSync(process.execPath, [runner], { input: `${lines.join("\n")}\n`, encoding: "utf8", env });
     assert.equal(run.status, 0, run.stderr);
     const answers = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(answers.length, cases.length * 2);
