@@ -340,3 +340,19 @@ fn a_verified_session_debugs_its_identity_only() {
     assert_eq!(ReissueReason::NonPrimaryKey.code(), "non_primary_key");
     assert_eq!(ReissueReason::NearExpiry.code(), "near_expiry");
 }
+
+/// The near-expiry hint starts strictly inside the window: a session with
+/// exactly `reissue_within_secs` left is not yet due, one with a second
+/// less is.
+#[test]
+fn the_reissue_window_is_strict_at_its_edge() {
+    use vendo_isolation::session::ReissueReason;
+    // CLAIMS expire at 1_700_030_000.
+    let token = signed(CLAIMS);
+    let hint = |now: u64| {
+        let options = VerifyOptions::new().with_reissue_within_secs(600);
+        verify_session(&token, &ring(), ts(now), &tenant(), &deployment(), &options).unwrap().reissue()
+    };
+    assert_eq!(hint(1_700_030_000 - 600), None, "exactly the window left");
+    assert_eq!(hint(1_700_030_000 - 599), Some(ReissueReason::NearExpiry));
+}
