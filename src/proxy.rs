@@ -540,10 +540,17 @@ impl Gate {
     /// ```
     pub fn reads_header(name: &[u8]) -> bool {
         use http::header::{CONNECTION, COOKIE, HOST, ORIGIN};
-        static READ: [HeaderName; 7] =
-            [HOST, COOKIE, CONNECTION, ORIGIN, SEC_FETCH_SITE, SEC_FETCH_MODE, SEC_FETCH_DEST];
-        let read = |r: &HeaderName| r.as_str().len() == name.len() && r.as_str().as_bytes().eq_ignore_ascii_case(name);
-        READ.iter().any(read) || is_managed_name(name)
+        // A Worker asks this of every header of every request, so the
+        // length picks the few names worth comparing.
+        let is = |r: &HeaderName| r.as_str().as_bytes().eq_ignore_ascii_case(name);
+        let fixed = match name.len() {
+            4 => is(&HOST),
+            6 => is(&COOKIE) || is(&ORIGIN),
+            10 => is(&CONNECTION),
+            14 => is(&SEC_FETCH_SITE) || is(&SEC_FETCH_MODE) || is(&SEC_FETCH_DEST),
+            _ => false,
+        };
+        fixed || is_managed_name(name)
     }
 
     /// Step 1 from a bare host string (a Worker's URL host): the route key

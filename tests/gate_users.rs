@@ -411,6 +411,9 @@ fn the_gate_reads_exactly_its_headers() {
         "sec-fetch-dest",
         "x-vendo-user-id",
         "X_Vendo_Anything",
+        // Managed names at the fixed names' lengths.
+        "x_vendo_ab",
+        "x-vendo-a12345",
     ] {
         assert!(Gate::reads_header(name.as_bytes()), "{name}");
     }
@@ -422,6 +425,12 @@ fn the_gate_reads_exactly_its_headers() {
         "origins",
         "sec-fetch-user",
         "sec-fetch-sitE2",
+        // The fixed names' lengths with one byte changed.
+        "hast",
+        "cookey",
+        "origen",
+        "connectiom",
+        "sec-fetch-desk",
         "user-agent",
         "referer",
         "x-vendor-id",
