@@ -71,7 +71,12 @@ export interface Admitted {
    * covers. Null without an upstream.
    */
   upstreamUrl: string | null;
-  /** The changes the crate made, for a caller that applies them to its own copy. */
+  /**
+   * The changes the crate made, for a caller that applies them to its own
+   * copy: delete these names, then, for each name in `set`, replace it by
+   * its pairs (lowercase names; one name's pairs are adjacent, so `set`
+   * the first and `append` the rest).
+   */
   changes: { delete: string[]; set: [string, string][] };
   /** The verified identity the headers carry. */
   session: { tenant_id: string; deployment_id: string; user_id: string; email: string };

@@ -192,46 +192,54 @@ function appendHeaders(text, p) {
 function entryFields(entry) {
   if (entry === null || entry === undefined) return "0\0\0\0\0";
   if (typeof entry !== "object") throw new VendoError("entry must be an object or null");
-  return [
-    "1",
-    field(entry.tenant_id, "entry.tenant_id"),
-    field(entry.deployment_id, "entry.deployment_id"),
-    field(entry.tenant_slug, "entry.tenant_slug"),
-    field(entry.deployment_slug, "entry.deployment_slug"),
-  ].join(SEP);
-}
-
-/** Reads `count, items…` from `fields` at `i`; returns [items, next index]. */
-function counted(fields, i, width = 1) {
-  const n = Number(fields[i]) * width;
-  return [fields.slice(i + 1, i + 1 + n), i + 1 + n];
+  return (
+    "1" +
+    SEP +
+    field(entry.tenant_id, "entry.tenant_id") +
+    SEP +
+    field(entry.deployment_id, "entry.deployment_id") +
+    SEP +
+    field(entry.tenant_slug, "entry.tenant_slug") +
+    SEP +
+    field(entry.deployment_slug, "entry.deployment_slug")
+  );
 }
 
 /** The edits of an answer at `i`: names to delete, pairs to set. */
 function readEdits(fields, i) {
-  const [deletes, k] = counted(fields, i);
-  const [flat] = counted(fields, k, 2);
+  const deletes = [];
+  for (let n = Number(fields[i++]); n > 0; n--) deletes.push(fields[i++]);
   const set = [];
-  for (let x = 0; x < flat.length; x += 2) set.push([flat[x], flat[x + 1]]);
+  for (let n = Number(fields[i++]); n > 0; n--, i += 2) set.push([fields[i], fields[i + 1]]);
   return { delete: deletes, set };
 }
 
 /** The changes of an answer at `i`: spoofed spellings, then the edits. */
 function readChanges(fields, i) {
-  const [spoofed, j] = counted(fields, i);
-  return { spoofed, changes: readEdits(fields, j) };
+  const spoofed = [];
+  for (let n = Number(fields[i++]); n > 0; n--) spoofed.push(fields[i++]);
+  return { spoofed, changes: readEdits(fields, i) };
 }
 
-/** Applies changes to a copy of the request's headers, as a Worker forwards them. */
+/**
+ * Applies changes to a copy of the request's headers, as a Worker forwards
+ * them. The module writes each name's pairs together, so "delete the name,
+ * then append each" is one `set` and an `append` per further value.
+ */
 function applyChanges(p, changes) {
-  const touched = new Set(changes.delete);
-  for (const [name] of changes.set) touched.add(name);
   if (p.headers !== null) {
     const out = new Headers(p.headers);
-    for (const name of touched) out.delete(name);
-    for (const [name, value] of changes.set) out.append(name, value);
+    for (const name of changes.delete) out.delete(name);
+    let last = null;
+    for (const [name, value] of changes.set) {
+      if (name === last) out.append(name, value);
+      else out.set(name, value);
+      last = name;
+    }
     return out;
   }
+  const touched = new Set(changes.delete);
+  for (const [name] of changes.set) touched.add(name);
   const out = p.list.filter(([name]) => !touched.has(name.toLowerCase())).map(([n, v]) => [n.toLowerCase(), v]);
   for (const pair of changes.set) out.push(pair);
   return out;
@@ -337,7 +345,7 @@ export class Vendo {
       ok: true,
       // Exactly what the attestation covers: fetch this, not a URL rebuilt
       // from `URL.pathname + URL.search`, which drops a bare `?`.
-      upstreamUrl: upstream === "" ? null : upstream.replace(/\/+$/, "") + p.target,
+      upstreamUrl: upstream === "" ? null : (upstream.endsWith("/") ? upstream.replace(/\/+$/, "") : upstream) + p.target,
       session: { tenant_id: f[1], deployment_id: f[2], user_id: f[3], email: f[4] },
       reissue: f[5] || null,
       setCookie: f[6] || null,

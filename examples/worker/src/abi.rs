@@ -3,7 +3,7 @@
 //! the input and output buffers and their three exports, the
 //! NUL-separated fields of an input, and the answer being written.
 //!
-//! - `vendo_input(cap) -> ptr` makes an input buffer of `cap` bytes; the
+//! - `vendo_input(cap) -> ptr` makes an input buffer of at least `cap` bytes; the
 //!   caller writes one UTF-8 text into it and calls an operation with the
 //!   length it wrote;
 //! - an operation `vendo_*(len) -> status` reads its fields from that text,
@@ -16,9 +16,6 @@
 //! reason as the answer.
 
 use std::cell::RefCell;
-use std::io::Write;
-
-use http::{HeaderMap, HeaderName};
 
 /// A field separator: NUL appears in no header, host or URL.
 pub(crate) const SEP: u8 = 0;
@@ -39,12 +36,17 @@ thread_local! {
     static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
 }
 
-/// Makes the input buffer `cap` bytes long and returns where it starts.
+/// Makes the input buffer at least `cap` bytes long and returns where it
+/// starts. It only grows: an operation reads only the bytes the caller
+/// says it wrote, so what a longer earlier input left behind is never
+/// read, and a call does not pay for zeroing the buffer again.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_input(cap: u32) -> *mut u8 {
     BUFFERS.with_borrow_mut(|b| {
-        b.input.clear();
-        b.input.resize(usize::try_from(cap).unwrap_or(0), 0);
+        let cap = usize::try_from(cap).unwrap_or(0);
+        if b.input.len() < cap {
+            b.input.resize(cap, 0);
+        }
         b.input.as_mut_ptr()
     })
 }
@@ -145,12 +147,25 @@ impl Out<'_> {
         self
     }
 
-    pub(crate) fn num(&mut self, n: u64) -> &mut Self {
+    /// A decimal number, written without the formatting machinery (an
+    /// answer holds several counts).
+    pub(crate) fn num(&mut self, mut n: u64) -> &mut Self {
         if !self.0.is_empty() {
             self.0.push(SEP);
         }
-        // Writing into a Vec cannot fail.
-        let _ = write!(self.0, "{n}");
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.0.extend_from_slice(digits.get(at..).unwrap_or_default());
         self
     }
 }
@@ -172,23 +187,6 @@ pub(crate) fn hex(s: &str) -> Result<Vec<u8>, Refusal> {
         .collect()
 }
 
-/// Writes the names to delete, then the `name, value` pairs to set from
-/// `headers` (delete the name, then append each), as counts followed by
-/// fields.
-pub(crate) fn write_edits(deletes: &[&HeaderName], sets: &[&HeaderName], headers: &HeaderMap, out: &mut Out<'_>) {
-    out.num(deletes.len() as u64);
-    for name in deletes {
-        out.put(name.as_str());
-    }
-    let set_fields = sets.iter().map(|n| headers.get_all(*n).iter().count()).fold(0, usize::saturating_add);
-    out.num(set_fields as u64);
-    for name in sets {
-        for value in headers.get_all(*name) {
-            out.put(name.as_str()).put(value.as_bytes());
-        }
-    }
-}
-
 /// Calls `op` with `fields` joined by NUL, as vendo.mjs does; the status
 /// and the answer's fields.
 #[cfg(test)]
@@ -198,7 +196,7 @@ pub(crate) fn call(op: extern "C" fn(u32) -> i32, fields: &[&str]) -> (i32, Vec<
     let ptr = vendo_input(len);
     BUFFERS.with_borrow_mut(|b| {
         assert_eq!(b.input.as_ptr(), ptr as *const u8);
-        b.input.copy_from_slice(text.as_bytes());
+        b.input[..text.len()].copy_from_slice(text.as_bytes());
     });
     let status = op(len);
     let out = BUFFERS.with_borrow(|b| String::from_utf8(b.output.clone()).unwrap());

@@ -22,18 +22,15 @@ mod abi;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use http::header::{CONNECTION, COOKIE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use vendo_isolation::attestation::{AttestationVerifier, DeploymentKey};
-use vendo_isolation::headers::{
-    ATTESTATION_HEADER, CookieRemoval, IDENTITY_HEADERS, ResponseVerdict, StripReport, response_header_verdict, strip,
-};
+use vendo_isolation::headers::{CookieRemoval, ResponseVerdict, StripReport, response_header_verdict, strip};
 use vendo_isolation::hosts::HostPolicy;
 use vendo_isolation::proxy::KeyedGate;
 use vendo_isolation::session::{KeyRing, SessionCookieName, VerifyOptions, verify_session};
 use vendo_isolation::{AttestationSecret, DeploymentId, Gate, RouteEntry, SessionKey, Timestamp};
 
-use crate::abi::{Fields, Out, Refusal, hex, write_edits};
+use crate::abi::{Fields, Out, Refusal, SEP, hex};
 
 #[derive(Default)]
 struct State {
@@ -79,40 +76,79 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
-impl Fields<'_> {
-    /// The remaining fields as `name, value` pairs, appended to a map:
-    /// only those [`Gate::reads_header`] names, since the gate decides on
-    /// and changes no other, and the Worker forwards the rest as they came.
-    /// Building the map is most of an admit's cost in the module.
-    fn header_map(self) -> Result<HeaderMap, Refusal> {
-        let mut map = HeaderMap::new();
+/// The request's headers as the gate sees them: the ones it reads, in a
+/// map and as they came (for comparing the forwarded map with them).
+struct Read<'a> {
+    map: HeaderMap,
+    pairs: Vec<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> Fields<'a> {
+    /// The remaining fields as `name, value` pairs, of which only those
+    /// [`Gate::reads_header`] names go into the map, since the gate decides
+    /// on and changes no other, and the Worker forwards the rest as they
+    /// came. Every other pair is only checked as `http` would check it.
+    fn header_map(self) -> Result<Read<'a>, Refusal> {
+        // Room for a browser request's read headers and the five the gate
+        // injects, so that an admit does not grow the map.
+        let mut read = Read { map: HeaderMap::with_capacity(12), pairs: Vec::with_capacity(8) };
         for (name, value) in self.pairs() {
             let value = value.ok_or("header name without a value")?;
             if !Gate::reads_header(name) {
-                // Checked as `http` would, without building it.
                 if !is_header_name(name) || !is_header_value(value) {
                     return Err("invalid header");
                 }
                 continue;
             }
-            let name = HeaderName::from_bytes(name).map_err(|_| "invalid header name")?;
-            let value = HeaderValue::from_bytes(value).map_err(|_| "invalid header value")?;
-            map.try_append(name, value).map_err(|_| "too many headers")?;
+            let header = HeaderName::from_bytes(name).map_err(|_| "invalid header name")?;
+            let parsed = HeaderValue::from_bytes(value).map_err(|_| "invalid header value")?;
+            read.map.try_append(header, parsed).map_err(|_| "too many headers")?;
+            read.pairs.push((name, value));
         }
-        Ok(map)
+        Ok(read)
     }
 }
+
+impl Out<'_> {
+    /// A field in ASCII lowercase (a header name as `Headers` spells it).
+    pub(crate) fn put_lowercase(&mut self, field: &[u8]) -> &mut Self {
+        if !self.0.is_empty() {
+            self.0.push(SEP);
+        }
+        self.0.extend(field.iter().map(u8::to_ascii_lowercase));
+        self
+    }
+}
+
+/// The bytes RFC 9110 allows in a field name (`tchar`), by value.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// What `HeaderName::from_bytes` accepts: one or more RFC 9110 `tchar`.
 fn is_header_name(name: &[u8]) -> bool {
     !name.is_empty()
         && name.len() <= usize::from(u16::MAX)
-        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && name.iter().all(|&b| TCHAR.get(usize::from(b)).copied().unwrap_or(false))
 }
 
 /// What `HeaderValue::from_bytes` accepts: no control byte but tab.
+///
+/// Counted without an early exit, so that the loop vectorises: a valid
+/// value is checked whole either way.
 fn is_header_value(value: &[u8]) -> bool {
-    value.iter().all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+    value.iter().map(|&b| usize::from((b < 0x20 && b != b'\t') || b == 0x7f)).sum::<usize>() == 0
 }
 
 /// `vendo_configure`: apex, cookie name, reserved (`-` for the default
@@ -215,8 +251,7 @@ fn admit(proxy: &mut Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusa
     let target = f.str()?;
     let upstream = f.str()?;
     let entry = route_entry(&mut f)?;
-    let input = f.clone();
-    let mut headers = f.header_map()?;
+    let Read { map: mut headers, pairs } = f.header_map()?;
     let keyed = proxy.gate_for(entry.as_ref());
     let result = if upstream.is_empty() {
         keyed.admit_request(&method, target, host, &mut headers, entry.as_ref(), now)
@@ -251,7 +286,7 @@ fn admit(proxy: &mut Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusa
             denial.report()
         }
     };
-    changes(input, &headers, report, !upstream.is_empty(), out);
+    changes(&pairs, &headers, report, out);
     Ok(())
 }
 
@@ -260,11 +295,10 @@ fn admit(proxy: &mut Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusa
 fn strip_op(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
     let mut f = Fields::new(text);
     f.bytes()?;
-    let input = f.clone();
-    let mut headers = f.header_map()?;
+    let Read { map: mut headers, pairs } = f.header_map()?;
     let report = strip(&mut headers, proxy.gate.session_cookie().as_str()).into_report();
     out.put("0");
-    changes(input, &headers, &report, false, out);
+    changes(&pairs, &headers, &report, out);
     Ok(())
 }
 
@@ -272,12 +306,13 @@ fn strip_op(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal
 /// `name, value` pairs to set (delete the name, then append each), as
 /// counts followed by fields.
 ///
-/// Only these names can differ between the request and `headers`: the
-/// ones the strip removed, `Connection` and `Cookie` (rewritten by the
-/// strip), the identity and attestation headers (injected) and, when
-/// forwarding to an upstream, `Host`. Each candidate is compared with the
-/// request's values for it; every other name is untouched by the crate.
-fn changes(input: Fields<'_>, headers: &HeaderMap, report: &StripReport, with_host: bool, out: &mut Out<'_>) {
+/// `pairs` are the request's headers that went into the map, as they came,
+/// and the map holds nothing else but what the gate injected, so comparing
+/// the two short lists gives every change with no map lookup: a name of
+/// the request the map no longer has is deleted; a name of the map whose
+/// values differ from the request's is set. Every other name is untouched
+/// by the crate.
+fn changes(pairs: &[(&[u8], &[u8])], headers: &HeaderMap, report: &StripReport, out: &mut Out<'_>) {
     let spoofed = report.removed_headers().len() + report.removed_connection_tokens().len();
     out.num(spoofed as u64);
     for name in report.removed_headers() {
@@ -286,30 +321,35 @@ fn changes(input: Fields<'_>, headers: &HeaderMap, report: &StripReport, with_ho
     for token in report.removed_connection_tokens() {
         out.put(token);
     }
-    let fixed = [CONNECTION, COOKIE, ATTESTATION_HEADER, HOST];
-    let identity = IDENTITY_HEADERS;
-    let candidates =
-        fixed.iter().take(if with_host { 4 } else { 3 }).chain(identity.iter()).chain(report.removed_headers().iter());
-    let pairs: Vec<(&[u8], &[u8])> =
-        input.pairs().filter(|(n, _)| Gate::reads_header(n)).map(|(n, v)| (n, v.unwrap_or_default())).collect();
-    let mut deletes: Vec<&HeaderName> = Vec::new();
-    let mut sets: Vec<&HeaderName> = Vec::new();
-    for name in candidates {
-        if deletes.contains(&name) || sets.contains(&name) {
-            continue;
-        }
-        let before = pairs.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name.as_str().as_bytes())).map(|(_, v)| *v);
-        let after = headers.get_all(name);
-        if before.eq(after.iter().map(HeaderValue::as_bytes)) {
-            continue;
-        }
-        if after.iter().next().is_none() {
+    let same = |a: &[u8], b: &[u8]| a.eq_ignore_ascii_case(b);
+    // Each value of the map with its name; `iter` yields a name's values together.
+    let forwarded: Vec<(&[u8], &[u8])> = headers.iter().map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes())).collect();
+    let mut deletes: Vec<&[u8]> = Vec::new();
+    for (name, _) in pairs {
+        if !forwarded.iter().any(|(n, _)| same(n, name)) && !deletes.iter().any(|d| same(d, name)) {
             deletes.push(name);
-        } else {
-            sets.push(name);
         }
     }
-    write_edits(&deletes, &sets, headers, out);
+    out.num(deletes.len() as u64);
+    for name in deletes {
+        out.put_lowercase(name);
+    }
+    // The map's names whose values changed, each with its run of values.
+    let mut sets: Vec<&[(&[u8], &[u8])]> = Vec::new();
+    let mut rest = forwarded.as_slice();
+    while let Some(&(name, _)) = rest.first() {
+        let run = rest.iter().take_while(|(n, _)| *n == name).count();
+        let (values, tail) = rest.split_at(run);
+        rest = tail;
+        let before = pairs.iter().filter(|(n, _)| same(n, name)).map(|(_, v)| *v);
+        if !before.eq(values.iter().map(|(_, v)| *v)) {
+            sets.push(values);
+        }
+    }
+    out.num(sets.iter().map(|run| run.len() as u64).sum());
+    for (name, value) in sets.iter().flat_map(|run| run.iter()) {
+        out.put(name).put(value);
+    }
 }
 
 /// `vendo_filter_response`: an empty field, then `name, value` pairs of
@@ -387,7 +427,7 @@ fn verify_attestation(verifier: &AttestationVerifier, text: &[u8], out: &mut Out
     let now = Timestamp::from_unix_seconds(f.u64()?).map_err(|_| "now out of range")?;
     let method = Method::from_bytes(f.bytes()?).map_err(|_| "invalid method")?;
     let uri = Uri::try_from(f.bytes()?).map_err(|_| "invalid URL")?;
-    let headers = f.header_map()?;
+    let headers = f.header_map()?.map;
     match verifier.verify_request(&method, &uri, &headers, now) {
         Ok(who) => {
             out.put("0").put(who.tenant_id()).put(who.deployment_id()).put(who.user_id()).put(who.email());
@@ -581,9 +621,10 @@ mod tests {
         }
         // A refused configuration keeps the previous gate.
         assert_eq!(call(vendo_route_key, &["acme-crm.vendo.run"]).0, OK);
-        // Lengths beyond the buffer are refused, not read.
+        // Lengths beyond the buffer (which only grows) are refused, not read.
         vendo_input(4);
-        assert_eq!(vendo_admit(5), BAD_INPUT);
+        assert_eq!(vendo_admit(1 << 30), BAD_INPUT);
+        assert_eq!(vendo_admit(u32::MAX), BAD_INPUT);
     }
 
     #[test]

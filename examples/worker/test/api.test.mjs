@@ -80,6 +80,33 @@ test("an admitted request carries the session's identity, and the tool verifies 
   assert.equal(verifier.verify(received, NOW + 3600).code, "expired");
 });
 
+test("the changes, applied as documented, give the forwarded headers, for Headers and for pairs", () => {
+  const vendo = new Vendo(wasm, CONFIG);
+  const extra = { X_Vendo_User_Id: "u_admin", "x.vendo.tenant.id": "t_2", connection: "keep-alive, X-Vendo-Tenant-Id" };
+  for (const upstream of [undefined, "http://127.0.0.1:9001"]) {
+    const request = browserRequest(extra);
+    const admitted = vendo.admit(request, ENTRY, NOW, { upstream });
+    assert.equal(admitted.ok, true);
+    const { delete: deletes, set } = admitted.changes;
+    for (const name of [...deletes, ...set.map(([n]) => n)]) assert.equal(name, name.toLowerCase(), name);
+    // delete, then replace each set name by its pairs: delete it and append each.
+    const copy = new Headers(request.headers);
+    for (const name of deletes) copy.delete(name);
+    for (const [name] of set) copy.delete(name);
+    for (const [name, value] of set) copy.append(name, value);
+    assert.deepEqual([...copy], [...admitted.headers]);
+    // Each name's pairs are adjacent.
+    const names = set.map(([n]) => n).filter((n, i, all) => i === 0 || all[i - 1] !== n);
+    assert.equal(new Set(names).size, names.length);
+
+    // The same request as pairs, spelled as a client might: the same changes.
+    const pairs = [...request.headers].map(([n, v]) => [n === "x_vendo_user_id" ? "X_Vendo_User_Id" : n, v]);
+    const asPairs = vendo.admit({ method: "POST", host: "acme-crm.vendo.run", target: "/inbox?page=2", headers: pairs }, ENTRY, NOW, { upstream });
+    assert.deepEqual(asPairs.changes.delete.sort(), [...deletes].sort());
+    assert.deepEqual(new Map(asPairs.headers), new Map(admitted.headers));
+  }
+});
+
 test("denials say why, and their headers hold no namespace header nor the session", () => {
   const vendo = new Vendo(wasm, CONFIG);
   const cases = [

@@ -30,7 +30,7 @@ use vendo_isolation::credits::{MicroCredits, ModelPrice, RateTable, RateTableVer
 use vendo_isolation::provider::{Adapter, Loaded, ProviderCall, ProviderDenial, ProviderGate};
 use vendo_isolation::tenancy::{Binding, Connection, Deployment, KeyScope, check_connection_use};
 
-use crate::abi::{Fields, Out, Refusal, hex, write_edits};
+use crate::abi::{Fields, Out, Refusal, hex};
 
 /// What `vendo_configure_provider` sets up: the gate, and the pepper and
 /// ring again for minting and sealing (the gate lends neither).
@@ -370,6 +370,25 @@ pub extern "C" fn vendo_unseal(len: u32) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_provider_forward(len: u32) -> i32 {
     run(len, forward)
+}
+
+/// Writes the names to delete, then the `name, value` pairs to set from
+/// `headers` (delete the name, then append each), as counts followed by
+/// fields.
+pub(crate) fn write_edits(deletes: &[&HeaderName], sets: &[&HeaderName], headers: &HeaderMap, out: &mut Out<'_>) {
+    out.num(deletes.len() as u64);
+    for name in deletes {
+        out.put(name.as_str());
+    }
+    // One lookup per name, read twice: counted, then written.
+    let values: Vec<_> = sets.iter().map(|n| (n.as_str(), headers.get_all(*n))).collect();
+    let set_fields = values.iter().map(|(_, all)| all.iter().count()).fold(0, usize::saturating_add);
+    out.num(set_fields as u64);
+    for (name, all) in &values {
+        for value in all {
+            out.put(name).put(value.as_bytes());
+        }
+    }
 }
 
 #[cfg(test)]
