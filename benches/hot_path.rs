@@ -26,7 +26,8 @@ use sha2::Sha256;
 use vendo_isolation::headers::{check_request_site, filter_response, strip};
 use vendo_isolation::session::{SESSION_COOKIE_NAME, SessionClaims, VerifyOptions, mint_session, verify_session};
 use vendo_isolation::{
-    AttestationSecret, DeploymentId, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, TenantId, Timestamp,
+    AttestationSecret, DeploymentId, Email, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, TenantId, Timestamp,
+    UserId,
 };
 
 const KEY: [u8; 32] = [0x42; 32];
@@ -251,6 +252,38 @@ fn sessions(c: &mut Criterion) {
             let mut m = keyed.clone();
             m.update(black_box(&input));
             matches!((t, p), (Ok(true), Ok(n)) if n > 0) && m.verify_slice(black_box(&tag)).is_ok()
+        })
+    });
+    // The same floor plus the SPEC §4 claims check written plainly with
+    // the crate's public validators: six fields on `\n`, the ids, the
+    // email, canonical times, `iat < exp`, the expected tenant and
+    // deployment. What any verifier of this format must also do; ours
+    // additionally checks lifetime, leeway and the re-issue window.
+    g.bench_function("floor/hmac_decode_and_claims", |b| {
+        b.iter(|| {
+            let (mut t, mut p) = ([0u8; 48], [0u8; 512]);
+            let t = URL_SAFE_NO_PAD.decode_slice(black_box(tag_text), &mut t).map(|n| n == 32);
+            let Ok(n) = URL_SAFE_NO_PAD.decode_slice(black_box(payload_text), &mut p) else { return false };
+            let mut m = keyed.clone();
+            m.update(black_box(&input));
+            if !(matches!(t, Ok(true)) && m.verify_slice(black_box(&tag)).is_ok()) {
+                return false;
+            }
+            let Ok(text) = core::str::from_utf8(&p[..n]) else { return false };
+            let mut f = text.split('\n');
+            let (Some(tn), Some(d), Some(u), Some(e), Some(iat), Some(exp), None) =
+                (f.next(), f.next(), f.next(), f.next(), f.next(), f.next(), f.next())
+            else {
+                return false;
+            };
+            let secs = |s: &str| (!s.starts_with('0') || s == "0").then(|| s.parse::<u64>().ok()).flatten();
+            TenantId::validate(tn).is_ok()
+                && DeploymentId::validate(d).is_ok()
+                && UserId::validate(u).is_ok()
+                && Email::validate(e).is_ok()
+                && matches!((secs(iat), secs(exp)), (Some(i), Some(x)) if i < x)
+                && tn == tenant.as_str()
+                && d == deployment.as_str()
         })
     });
     g.bench_function("ours/valid", |b| {
