@@ -10,6 +10,14 @@
 //          sets to a copy, with no checks.
 //
 //   node examples/worker/bench.mjs [--iterations N] [--repeats N] [--chunk N] [--wasm PATH]
+//   node --experimental-websocket examples/worker/bench.mjs --profile PATH
+//
+// `--profile PATH` times nothing: it runs the vendo loop inside workerd
+// under V8's sampling profiler (through miniflare's inspector port), writes
+// the profile to PATH (open it in Chrome DevTools) and prints the functions
+// with the most self time. Build the module with
+// `CARGO_PROFILE_RELEASE_STRIP=false` to see the wasm functions' names.
+// It needs a global WebSocket (Node 22, or Node 20 with the flag above).
 //
 // Build the module first:
 //   cd examples/worker && cargo build --release --target wasm32-unknown-unknown
@@ -41,7 +49,7 @@
 // usage error or a missing build).
 
 import { createHmac } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,9 +68,9 @@ function parseArgs(argv) {
       if (!Number.isSafeInteger(n) || n < 1) usage(`${arg} takes a positive integer`);
       out[arg.slice(2)] = n;
       i++;
-    } else if (arg === "--wasm") {
-      if (value === undefined) usage("--wasm takes a path");
-      out.wasm = value;
+    } else if (arg === "--wasm" || arg === "--profile") {
+      if (value === undefined) usage(`${arg} takes a path`);
+      out[arg.slice(2)] = value;
       i++;
     } else usage(`unknown argument ${arg}`);
   }
@@ -70,7 +78,7 @@ function parseArgs(argv) {
 }
 
 function usage(message) {
-  console.error(`${message}\nusage: node bench.mjs [--iterations N] [--repeats N] [--chunk N] [--wasm PATH]`);
+  console.error(`${message}\nusage: node bench.mjs [--iterations N] [--repeats N] [--chunk N] [--wasm PATH] [--profile PATH]`);
   process.exit(2);
 }
 
@@ -211,6 +219,68 @@ function verify(report) {
   return problems;
 }
 
+// ------------------------------------------------------------ profile
+
+async function freePort() {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The vendo loop under V8's sampling profiler, through workerd's inspector. */
+async function profile(get) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
+  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  const pending = new Map();
+  let id = 0;
+  ws.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  };
+  const cdp = (method, params = {}) =>
+    new Promise((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  const n = args.iterations;
+  await get(`/repeat?variants=vendo&n=${Math.min(n, 5000)}&chunk=${args.chunk}`);
+  await cdp("Profiler.enable");
+  await cdp("Profiler.setSamplingInterval", { interval: 50 });
+  await cdp("Profiler.start");
+  await get(`/repeat?variants=vendo&n=${n}&chunk=${args.chunk}`);
+  const { result } = await cdp("Profiler.stop");
+  ws.close();
+  writeFileSync(args.profile, JSON.stringify(result.profile));
+  const { nodes, samples, timeDeltas } = result.profile;
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  const byFile = new Map();
+  let total = 0;
+  samples.forEach((sample, i) => {
+    const frame = byId.get(sample).callFrame;
+    const file = frame.url.includes(".wasm") ? "the wasm module" : frame.url ? frame.url.split("/").pop() : "the runtime (Headers, GC, builtins)";
+    byFile.set(file, (byFile.get(file) ?? 0) + (timeDeltas[i] ?? 0));
+    const name = frame.functionName || "(anonymous)";
+    const where = frame.url ? ` (${frame.url.split("/").pop()}${frame.url.endsWith(".mjs") ? `:${frame.lineNumber + 1}` : ""})` : "";
+    const dt = timeDeltas[i] ?? 0;
+    self.set(name + where, (self.get(name + where) ?? 0) + dt);
+    total += dt;
+  });
+  console.log(`# vendo loop in workerd, ${n} admits: self time by function (profile in ${args.profile})\n`);
+  const share = (t) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
+  for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${share(t)}  ${name}`);
+  console.log("\nby where the code is:");
+  for (const [file, t] of [...byFile].sort((a, b) => b[1] - a[1])) console.log(`${share(t)}  ${file}`);
+}
+
 // ------------------------------------------------------------ run
 
 const args = parseArgs(process.argv.slice(2));
@@ -218,7 +288,12 @@ if (!existsSync(args.wasm)) {
   console.error(`${args.wasm} not found; build it first:\n  cd examples/worker && cargo build --release --target wasm32-unknown-unknown`);
   process.exit(2);
 }
+if (args.profile !== undefined && typeof WebSocket !== "function") {
+  console.error("--profile needs a global WebSocket: run with node --experimental-websocket (Node 20) or Node 22+");
+  process.exit(2);
+}
 const wasmBytes = readFileSync(args.wasm);
+const inspectorPort = args.profile === undefined ? undefined : await freePort();
 const modulePath = (name) => join(here, name);
 
 const mf = new Miniflare({
@@ -230,6 +305,7 @@ const mf = new Miniflare({
   ],
   modulesRoot: here,
   compatibilityDate: "2026-04-01",
+  ...(inspectorPort === undefined ? {} : { inspectorPort }),
   host: "127.0.0.1",
   port: 0,
   bindings: {
@@ -262,7 +338,9 @@ try {
   };
 
   const problems = verify((await get("/check")).body);
-  if (problems.length > 0) {
+  if (problems.length === 0 && args.profile !== undefined) {
+    await profile(get);
+  } else if (problems.length > 0) {
     console.error(`correctness mismatch, not timing:\n  - ${problems.join("\n  - ")}`);
     exitCode = 1;
   } else {
