@@ -534,6 +534,10 @@ mod tests {
             set.push((it.next().unwrap().clone(), it.next().unwrap().clone()));
         }
         assert!(it.next().is_none(), "trailing fields");
+        // `Headers` and the list form both take the names as written here.
+        for name in deleted.iter().chain(set.iter().map(|(n, _)| n)) {
+            assert_eq!(name, &name.to_ascii_lowercase(), "a change's name is lowercase");
+        }
         let touched = |n: &str| deleted.iter().chain(set.iter().map(|(n, _)| n)).any(|d| d.eq_ignore_ascii_case(n));
         let mut out: Vec<(String, String)> =
             input.iter().filter(|(n, _)| !touched(n)).map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect();
@@ -650,7 +654,7 @@ mod tests {
         /// Applying the answer's changes to the request's headers gives
         /// exactly the map the crate forwards, whatever the client sent.
         #[test]
-        fn changes_rebuild_the_forwarded_map(hostile in hostile_header_map(), upstream in any::<bool>()) {
+        fn changes_rebuild_the_forwarded_map(hostile in hostile_header_map(), upstream in any::<bool>(), shout in any::<u64>()) {
             configure_fixture();
             let f = fixture().unwrap();
             let mut input = list(&f.request.headers);
@@ -670,7 +674,13 @@ mod tests {
             let route = ["1", "t_acme", "d_acme_crm", "acme", "crm"];
             let mut fields = vec!["1700000000", "GET", "acme-crm.vendo.run", target, origin];
             fields.extend(route);
-            fields.extend(input.iter().flat_map(|(n, v)| [n.as_str(), v.as_str()]));
+            // Names in any case, as a list of pairs may spell them.
+            let spelled: Vec<String> = input
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| if shout >> (i % 64) & 1 == 1 { n.to_ascii_uppercase() } else { n.clone() })
+                .collect();
+            fields.extend(spelled.iter().zip(&input).flat_map(|(n, (_, v))| [n.as_str(), v.as_str()]));
             let (status, out) = call(vendo_admit, &fields);
             prop_assert_eq!(status, OK);
             let skip = match &expected {
