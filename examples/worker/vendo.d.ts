@@ -119,7 +119,14 @@ export class Vendo {
   constructor(module: WebAssembly.Module, config: VendoConfig);
   /** Step 1: the key to look up, from the request URL's host. */
   routeKey(request: Request): RouteKeyResult;
-  /** Step 2: admit (headers to forward) or deny, given the entry found under the key (or null). */
+  /**
+   * Step 2: admit (headers to forward) or deny, given the entry found under the key (or null).
+   *
+   * From a `Request`, only the values of the headers the gate reads (`host`, `cookie`,
+   * `origin`, `connection`, `sec-fetch-site`, `sec-fetch-mode`, `sec-fetch-dest`; the module
+   * names them) enter the module, with every header's name; the rest are forwarded as they
+   * came, so their values count neither against MAX_INPUT_BYTES nor as bad input.
+   */
   admit(request: Request, entry: RouteEntry | null, nowSeconds: number, options?: AdmitOptions): AdmitResult;
   /** Step 3: the tool's response headers that may reach the browser. */
   filterResponse(headers: Headers): FilteredResponse;

@@ -71,6 +71,8 @@ class Module {
   #name;
   #configure;
   #exports = null;
+  /** The configuring call's answer. */
+  configured = "";
 
   constructor(module, configureOp, configText, name = "vendo_worker.wasm") {
     if (!(module instanceof WebAssembly.Module)) {
@@ -95,6 +97,7 @@ class Module {
     this.#exports = exports;
     const [status, answer] = this.#raw(op, text);
     if (status !== 0) throw new VendoError(`configuration refused: ${answer}`);
+    this.configured = answer;
   }
 
   #raw(op, text) {
@@ -186,6 +189,21 @@ function appendHeaders(text, p) {
   } else {
     for (const [name, value] of p.list) text += SEP + name + SEP + value;
   }
+  return text;
+}
+
+/**
+ * `appendHeaders` for an admit: from a `Headers`, every name but only the
+ * values the gate reads (`values`, which the module names when it is
+ * configured). Every other name the gate reads is in the namespace it
+ * removes whatever the value, and it neither reads nor changes the rest,
+ * which the Worker forwards from the `Headers` as they came; so the
+ * decision and the changes are those of the whole list, for less copying.
+ */
+function appendForAdmit(text, p, values) {
+  if (p.headers === null) return appendHeaders(text, p);
+  const h = p.headers;
+  for (const name of h.keys()) text += SEP + name + SEP + (values.has(name) ? h.get(name) : "");
   return text;
 }
 
@@ -295,9 +313,13 @@ export class Vendo {
   #wasm;
   #cookie;
 
+  #values;
+
   constructor(module, config) {
     this.#wasm = new Module(module, "vendo_configure", configText(config));
     this.#cookie = config.session_cookie || "__Host-vendo_session";
+    this.#values = new Set(this.#wasm.configured.split(SEP));
+    if (!this.#values.has("cookie")) throw new VendoError("not vendo_worker.wasm: its configuration names no headers it reads");
   }
 
   /** The session cookie's name this gate reads and protects. */
@@ -330,7 +352,7 @@ export class Vendo {
     const p = pieces(request);
     const upstream = options?.upstream === undefined ? "" : field(options.upstream, "options.upstream");
     let text = seconds(nowSeconds, "nowSeconds") + SEP + p.method + SEP + p.host + SEP + p.target + SEP + upstream;
-    text = appendHeaders(text + SEP + entryFields(entry), p);
+    text = appendForAdmit(text + SEP + entryFields(entry), p, this.#values);
     const f = this.#wasm.call("vendo_admit", text);
     // Input the module cannot take forwards nothing, not even stripped headers.
     if (f === null) return { ...BAD_REQUEST, headers: p.headers !== null ? new Headers() : [] };

@@ -53,6 +53,15 @@ struct Proxy {
 /// The most deployment keys an isolate keeps.
 const KEPT_KEYS: usize = 1024;
 
+/// The request headers whose values the gate reads, as `Headers` spells
+/// them (lowercase). Of every other name [`Gate::reads_header`] names, the
+/// `x-vendo-` namespace in any spelling, the gate reads only the name: it
+/// removes those whatever their value. `vendo_configure` answers with
+/// these, so that `vendo.mjs` copies only their values out of a `Headers`;
+/// a test holds the list to [`Gate::reads_header`].
+const VALUES_READ: [&str; 7] =
+    ["host", "cookie", "origin", "connection", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest"];
+
 impl Proxy {
     /// The gate, signing with `entry`'s kept key (derived and kept now if
     /// it is the first request for the deployment).
@@ -446,10 +455,15 @@ fn run(len: u32, op: impl FnOnce(&mut State, &[u8], &mut Vec<u8>) -> Result<(), 
 }
 
 /// Configures the gate (see [`configure`]); replaces any earlier one.
+/// Answers [`VALUES_READ`].
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_configure(len: u32) -> i32 {
-    run(len, |s, text, _| {
+    run(len, |s, text, out| {
         s.proxy = Some(configure(text)?);
+        let mut out = Out(out);
+        for name in VALUES_READ {
+            out.put(name);
+        }
         Ok(())
     })
 }
@@ -514,11 +528,15 @@ mod tests {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
-    fn configure_fixture() {
+    fn configure_fields() -> Vec<String> {
         let (kid, key) = (TEST_SESSION_KID, hexed(TEST_SESSION_SECRET));
         let secret = hexed(TEST_ATTESTATION_SECRET);
-        let fields = ["", "", "-", "60", "604800", "0", "1", kid, &key, TEST_ATTESTATION_KID, &secret];
-        assert_eq!(call(vendo_configure, &fields).0, OK);
+        ["", "", "-", "60", "604800", "0", "1", kid, &key, TEST_ATTESTATION_KID, &secret].map(String::from).to_vec()
+    }
+
+    fn configure_fixture() {
+        let fields = configure_fields();
+        assert_eq!(call(vendo_configure, &fields.iter().map(String::as_str).collect::<Vec<_>>()).0, OK);
     }
 
     /// The JavaScript side's algorithm: delete, then delete and append.
@@ -552,6 +570,60 @@ mod tests {
 
     fn list(map: &HeaderMap) -> Vec<(String, String)> {
         map.iter().map(|(n, v)| (n.as_str().to_owned(), String::from_utf8(v.as_bytes().to_vec()).unwrap())).collect()
+    }
+
+    /// Every name the gate reads is either one whose value `vendo.mjs`
+    /// copies or in the namespace the gate removes whatever its value, and
+    /// every listed name is read: over the standard names, the listed
+    /// ones in any case, namespace spellings and near misses.
+    #[test]
+    fn values_read_are_the_gate_s_non_namespace_names() {
+        let mut names: Vec<String> = VALUES_READ.iter().flat_map(|n| [n.to_string(), n.to_ascii_uppercase()]).collect();
+        names.extend(
+            [
+                "accept",
+                "user-agent",
+                "referer",
+                "sec-fetch-user",
+                "sec-fetch-sites",
+                "sec-fetch-dst",
+                "cookies",
+                "cookie2",
+                "set-cookie",
+                "origins",
+                "proxy-connection",
+                "connections",
+                "hosts",
+                "x-forwarded-host",
+                "forwarded",
+                "x-vendo-user-id",
+                "X_Vendo_Tenant_Id",
+                "x.vendo.user.email",
+                "x-vendo",
+                "x-vendor-id",
+                "vendo-user-id",
+                "te",
+                "upgrade",
+                "authorization",
+                "sec-ch-ua",
+                "priority",
+                "if-none-match",
+                "",
+            ]
+            .map(String::from),
+        );
+        for name in &names {
+            let listed = VALUES_READ.contains(&name.to_ascii_lowercase().as_str());
+            assert!(!listed || !vendo_isolation::headers::is_managed_name(name.as_bytes()), "{name}");
+            assert_eq!(
+                Gate::reads_header(name.as_bytes()),
+                listed || vendo_isolation::headers::is_managed_name(name.as_bytes()),
+                "{name}"
+            );
+        }
+        let fields = configure_fields();
+        let (status, answer) = call(vendo_configure, &fields.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!((status, answer), (OK, VALUES_READ.map(String::from).to_vec()));
     }
 
     #[test]

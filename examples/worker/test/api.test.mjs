@@ -107,6 +107,57 @@ test("the changes, applied as documented, give the forwarded headers, for Header
   }
 });
 
+test("an admit from Headers, which copies only the values the gate reads, decides as from every pair", () => {
+  const vendo = new Vendo(wasm, CONFIG);
+  const r = rng(0x5eed);
+  const pick = (xs) => xs[Math.floor(r() * xs.length)];
+  const forged = token(["t_1", "d_1", "u_admin", "a@b.io", String(NOW - 60), String(NOW + 3600)], "13".repeat(32));
+  const other = token(["t_2", "d_2", "u_2", "b@c.io", String(NOW - 60), String(NOW + 3600)]);
+  const pool = [
+    ["cookie", () => pick([`__Host-vendo_session=${VALID}`, `__Host-vendo_session=${forged}`, `__Host-vendo_session=${other}`, "theme=dark"]) + pick(["", "; a=1", "; a=1 __Host-vendo_session=FAKE", "; __host-VENDO_session=x"])],
+    ["sec-fetch-site", () => pick(["same-origin", "same-site", "cross-site", "none"])],
+    ["sec-fetch-mode", () => pick(["navigate", "cors", "no-cors", "same-origin"])],
+    ["sec-fetch-dest", () => pick(["document", "empty", "iframe", "image"])],
+    ["origin", () => pick(["https://acme-crm.vendo.run", "https://evil-x.vendo.run", "null"])],
+    ["connection", () => pick(["keep-alive", "close, X-Vendo-User-Id", "x_vendo_tenant_id, Upgrade", "te"])],
+    ["x-vendo-user-id", () => "u_admin"],
+    ["x_vendo_tenant_id", () => "t_2"],
+    ["x.vendo.user.email", () => "root@vendo.run"],
+    ["x-vendo-attestation", () => "v1.a1.1700000000.AAAA"],
+    ["user-agent", () => "Mozilla/5.0 (X11; Linux x86_64)"],
+    ["accept", () => "text/html,*/*;q=0.8"],
+    ["sec-fetch-user", () => "?1"],
+    ["x-request-id", () => String(Math.floor(r() * 1e9))],
+    ["referer", () => "https://acme-crm.vendo.run/inbox"],
+  ];
+  const outcomes = new Set();
+  for (let i = 0; i < 400; i++) {
+    const headers = new Headers();
+    for (let n = Math.floor(r() * 10); n > 0; n--) {
+      const [name, value] = pick(pool);
+      headers.append(r() < 0.3 ? name.toUpperCase() : name, value());
+    }
+    const method = pick(["GET", "POST", "DELETE"]);
+    const request = new Request("https://acme-crm.vendo.run/inbox?page=2", { method, headers });
+    const entry = r() < 0.1 ? null : ENTRY;
+    const fromHeaders = vendo.admit(request, entry, NOW);
+    const fromPairs = vendo.admit({ method, host: "acme-crm.vendo.run", target: "/inbox?page=2", headers: [...request.headers] }, entry, NOW);
+    const view = (a) => ({
+      ok: a.ok,
+      status: a.status,
+      code: a.code,
+      session: a.session,
+      spoofed: [...a.spoofed].sort(),
+      changes: a.changes ?? null,
+      headers: [...a.headers].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+    });
+    assert.deepEqual(view(fromHeaders), view(fromPairs), JSON.stringify([...request.headers]));
+    outcomes.add(fromHeaders.ok ? "ok" : fromHeaders.code);
+  }
+  // The requests reached the decisions, not only the parsers.
+  for (const o of ["ok", "no_session", "bad_signature", "wrong_tenant", "cross_site_request", "duplicate_session"]) assert.ok(outcomes.has(o), `${o} in ${[...outcomes]}`);
+});
+
 test("denials say why, and their headers hold no namespace header nor the session", () => {
   const vendo = new Vendo(wasm, CONFIG);
   const cases = [
@@ -329,9 +380,13 @@ test("garbage through every entry point is a VendoError or a denial, and the ins
     survives(() => verifier.verify({ method: g(), url: g(), headers: r() < 0.5 ? list : g() }, g()), "verify");
     survives(() => new AttestationVerifier(wasm, [{ kid: g(), deployment_id: g(), key: g() }], { maxAgeSecs: g() }), "verifier config");
   }
-  // Oversized but well-formed input is refused, not truncated.
-  const huge = new Request("https://acme-crm.vendo.run/", { headers: { "x-big": "y".repeat(MAX_INPUT_BYTES) } });
-  assert.throws(() => vendo.admit(huge, ENTRY, NOW), VendoError);
+  // Oversized but well-formed input is refused, not truncated: as pairs,
+  // and in a header whose value the gate reads. From `Headers`, the value
+  // of a header the gate does not read never reaches the module.
+  const huge = (name) => new Request("https://acme-crm.vendo.run/", { headers: { [name]: "y".repeat(MAX_INPUT_BYTES) } });
+  assert.throws(() => vendo.admit(huge("cookie"), ENTRY, NOW), VendoError);
+  assert.throws(() => vendo.admit({ host: "acme-crm.vendo.run", headers: [...huge("x-big").headers] }, ENTRY, NOW), VendoError);
+  assert.equal(vendo.admit(huge("x-big"), ENTRY, NOW).code, "no_session");
   // After all of it, the same instances still decide correctly.
   assert.equal(vendo.admit(browserRequest(), ENTRY, NOW).ok, true);
   assert.equal(vendo.admit(browserRequest(), ENTRY, NOW + 7200).code, "expired");
