@@ -128,30 +128,23 @@ pub(super) fn decode_canonical(input: &[u8], out: &mut [u8]) -> Option<()> {
     if decoded_len(input.len())? != out.len() || !trailing_bits_zero(input) {
         return None;
     }
-    // Eight characters make six bytes: one 48-bit word per step, about a
-    // sixth faster than four-character steps on a 120-character payload.
     let mut bad = 0u8;
-    let mut octets = input.chunks_exact(8);
-    let mut dst = out.chunks_exact_mut(6);
-    for (q, d) in (&mut octets).zip(&mut dst) {
-        let mut w = 0u64;
-        for &c in q {
-            let v = value(c);
-            bad |= v;
-            w = w << 6 | u64::from(v);
-        }
-        d.copy_from_slice(w.to_be_bytes().get(2..)?);
+    let mut quads = input.chunks_exact(4);
+    let mut dst = out.chunks_exact_mut(3);
+    for (q, d) in (&mut quads).zip(&mut dst) {
+        let [a, b, c, e] = [q.first(), q.get(1), q.get(2), q.get(3)].map(|x| x.map_or(0xff, |&x| value(x)));
+        bad |= a | b | c | e;
+        let w = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(e);
+        d.copy_from_slice(&w.to_be_bytes()[1..]);
     }
-    // The last 0-7 characters, padded with zero values to a whole word;
-    // the length check above keeps the output to the bytes they carry.
-    let rest = octets.remainder();
-    let mut w = 0u64;
-    for i in 0..8 {
-        let v = rest.get(i).map_or(0, |&c| value(c));
+    let rest = quads.remainder();
+    let d = dst.into_remainder();
+    let vals: [u8; 3] = [rest.first(), rest.get(1), rest.get(2)].map(|x| x.map_or(0, |&x| value(x)));
+    for v in vals.iter().take(rest.len()) {
         bad |= v;
-        w = w << 6 | u64::from(v);
     }
-    for (slot, byte) in dst.into_remainder().iter_mut().zip(w.to_be_bytes().into_iter().skip(2)) {
+    let w = u32::from(vals[0]) << 18 | u32::from(vals[1]) << 12 | u32::from(vals[2]) << 6;
+    for (slot, byte) in d.iter_mut().zip(w.to_be_bytes().into_iter().skip(1)) {
         *slot = byte;
     }
     if bad & 0x80 != 0 { None } else { Some(()) }
@@ -302,7 +295,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Long inputs cross the eight-character steps: at every length
+        /// Long inputs, many quads and every tail: at every length
         /// and with any byte anywhere, decoding accepts exactly what the
         /// strict engine accepts, and yields the same bytes.
         #[test]
