@@ -91,59 +91,6 @@ pub(crate) fn field(mac: &mut impl Mac, parts: &[&[u8]]) {
     field_with(parts, |bytes| mac.update(bytes));
 }
 
-/// Bytes for a MAC, gathered into runs of up to [`COALESCED`] bytes before
-/// each `update`: every `update` has a fixed cost (about 4 ns natively),
-/// and an attestation message is some twenty short pieces, which one run
-/// then holds. The MAC sees the same bytes in the same order.
-pub(crate) struct Coalesced<'m, M: Mac> {
-    mac: &'m mut M,
-    // INVARIANT: len <= COALESCED.
-    buf: [u8; COALESCED],
-    len: usize,
-}
-
-/// The run [`Coalesced`] gathers: a typical attestation message whole.
-pub(crate) const COALESCED: usize = 256;
-
-impl<'m, M: Mac> Coalesced<'m, M> {
-    pub(crate) fn new(mac: &'m mut M) -> Self {
-        Self { mac, buf: [0; COALESCED], len: 0 }
-    }
-
-    pub(crate) fn put(&mut self, bytes: &[u8]) {
-        let end = self.len.saturating_add(bytes.len());
-        if let Some(slot) = self.buf.get_mut(self.len..end) {
-            slot.copy_from_slice(bytes);
-            self.len = end;
-            return;
-        }
-        self.flush();
-        match self.buf.get_mut(..bytes.len()) {
-            Some(slot) if bytes.len() < COALESCED => {
-                slot.copy_from_slice(bytes);
-                self.len = bytes.len();
-            }
-            // Too long to gather: straight to the MAC, after the run before it.
-            _ => self.mac.update(bytes),
-        }
-    }
-
-    /// `field(x)` of SPEC §3.1, as [`field`] writes it.
-    pub(crate) fn field(&mut self, parts: &[&[u8]]) {
-        field_with(parts, |bytes| self.put(bytes));
-    }
-
-    fn flush(&mut self) {
-        self.mac.update(self.buf.get(..self.len).unwrap_or_default());
-        self.len = 0;
-    }
-
-    /// Hands the last run to the MAC.
-    pub(crate) fn finish(mut self) {
-        self.flush();
-    }
-}
-
 /// [`field`] into any sink: a MAC, or the associated data of a sealed
 /// credential (SPEC §8).
 pub(crate) fn field_with(parts: &[&[u8]], mut put: impl FnMut(&[u8])) {
@@ -207,31 +154,6 @@ mod tests {
         assert!(B64U.decode_slice("/w", &mut out).is_err());
         assert!(B64U.decode_slice("_w", &mut out).is_ok());
         assert_eq!(B64U.encode([0xfb, 0xff]), "-_8");
-    }
-
-    proptest::proptest! {
-        /// Gathering changes nothing the MAC sees: any pieces, short, at
-        /// the run's length and longer, give the MAC of their concatenation.
-        #[test]
-        fn coalesced_pieces_mac_as_one(pieces in proptest::collection::vec(
-            proptest::prop_oneof![
-                proptest::collection::vec(proptest::num::u8::ANY, 0..8),
-                proptest::collection::vec(proptest::num::u8::ANY, COALESCED - 2..COALESCED + 2),
-                proptest::collection::vec(proptest::num::u8::ANY, 0..700),
-            ],
-            0..12,
-        )) {
-            use hmac::{Hmac, KeyInit};
-            let keyed = Hmac::<sha2::Sha256>::new_from_slice(b"k").unwrap();
-            let (mut gathered, mut whole) = (keyed.clone(), keyed);
-            let mut message = Coalesced::new(&mut gathered);
-            for p in &pieces {
-                message.put(p);
-            }
-            message.finish();
-            whole.update(&pieces.concat());
-            proptest::prop_assert_eq!(gathered.finalize().into_bytes(), whole.finalize().into_bytes());
-        }
     }
 
     #[test]

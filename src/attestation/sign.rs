@@ -9,7 +9,7 @@ use super::keys::{AttestationSecret, DeploymentKey, keyed_mac};
 use crate::headers::Identity;
 use crate::hosts::authority::authority_of;
 use crate::time::Timestamp;
-use crate::wire::{B64U, Coalesced, MAX_INT_DIGITS, write_decimal};
+use crate::wire::{B64U, MAX_INT_DIGITS, field, write_decimal};
 
 /// Domain-separation tag that starts every attestation message.
 pub(crate) const MESSAGE_TAG: &[u8] = b"vendo-attestation-v1\0";
@@ -103,20 +103,18 @@ pub(crate) fn message_mac(
     target: &RequestTarget<'_>,
     identity: IdentityValues<'_>,
 ) -> Hmac<Sha256> {
-    let mut message = Coalesced::new(&mut mac);
-    message.put(MESSAGE_TAG);
-    message.field(&[kid.as_bytes()]);
-    message.field(&[ts.as_bytes()]);
-    message.field(&[target.method.as_bytes()]);
-    message.field(&[target.authority.as_bytes()]);
+    mac.update(MESSAGE_TAG);
+    field(&mut mac, &[kid.as_bytes()]);
+    field(&mut mac, &[ts.as_bytes()]);
+    field(&mut mac, &[target.method.as_bytes()]);
+    field(&mut mac, &[target.authority.as_bytes()]);
     match target.query {
-        Some(q) => message.field(&[target.path.as_bytes(), b"?", q.as_bytes()]),
-        None => message.field(&[target.path.as_bytes()]),
+        Some(q) => field(&mut mac, &[target.path.as_bytes(), b"?", q.as_bytes()]),
+        None => field(&mut mac, &[target.path.as_bytes()]),
     }
     for value in identity {
-        message.field(&[value]);
+        field(&mut mac, &[value]);
     }
-    message.finish();
     mac
 }
 
