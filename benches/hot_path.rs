@@ -3,7 +3,14 @@
 //!
 //! ```text
 //! cargo bench --bench hot_path
+//! cargo bench --bench hot_path -- --ratios
 //! ```
+//!
+//! `--ratios` skips criterion and times the rows the targets compare in
+//! interleaved rounds instead: each round runs every row once, for about
+//! 2 ms, in an order that rotates, and a ratio is the median over rounds
+//! of the two rows' times in the same round. A shared machine's slow and
+//! fast stretches then fall on both sides of each ratio.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,14 +22,16 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group};
 use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use sha2::Sha256;
+use vendo_isolation::attestation::DeploymentKey;
 use vendo_isolation::headers::{check_request_site, filter_response, strip};
 use vendo_isolation::session::{SESSION_COOKIE_NAME, SessionClaims, VerifyOptions, mint_session, verify_session};
 use vendo_isolation::{
@@ -196,18 +205,34 @@ fn jwt() -> String {
     .unwrap()
 }
 
-fn sessions(c: &mut Criterion) {
+/// The session group's inputs, shared by its criterion rows and `--ratios`.
+struct SessionCase {
+    ring: KeyRing,
+    token: String,
+    forged: String,
+    tenant: TenantId,
+    deployment: DeploymentId,
+    opts: VerifyOptions,
+    input: Vec<u8>,
+    keyed: Hmac<Sha256>,
+    tag: hmac::digest::Output<Sha256>,
+    tag_text: String,
+    payload_text: String,
+    jwt: String,
+    jwt_key: jsonwebtoken::DecodingKey,
+    jwt_validation: jsonwebtoken::Validation,
+    cookie_key: cookie::Key,
+    jar: cookie::CookieJar,
+}
+
+fn session_case() -> SessionCase {
     let ring = ring();
     let token = mint_session(&claims(), &ring);
-    let (tenant, deployment): (TenantId, DeploymentId) =
-        (claims().tenant_id().clone(), claims().deployment_id().clone());
-    let opts = VerifyOptions::default();
     let mut forged = token.clone().into_bytes();
     let last = forged.len() - 2;
     forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
-
-    // The floor: one HMAC-SHA256 over the same bytes, pre-keyed, compared.
+    // The floors hash the token's MAC input with a pre-keyed HMAC.
     let input = mac_input(&token);
     let keyed = Hmac::<Sha256>::new_from_slice(&KEY).unwrap();
     let tag = {
@@ -215,90 +240,113 @@ fn sessions(c: &mut Criterion) {
         m.update(&input);
         m.finalize().into_bytes()
     };
-
-    // Peer: jsonwebtoken HS256 with the same claims.
-    let jwt_claims = jwt_claims();
-    let jwt = jwt();
-    let jwt_key = jsonwebtoken::DecodingKey::from_secret(&KEY);
-    let jwt_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-
+    let (signed, tag_text) = token.rsplit_once('.').unwrap();
+    let payload_text = signed.rsplit_once('.').unwrap().1.to_owned();
+    let tag_text = tag_text.to_owned();
     // Peer: the cookie crate's signed jar (HMAC-SHA256) holding the same claims.
     let cookie_key = cookie::Key::from(&[0x42; 64]);
     let mut signer = cookie::CookieJar::new();
-    signer.signed_mut(&cookie_key).add(cookie::Cookie::new("s", serde_json::to_string(&jwt_claims).unwrap()));
+    signer.signed_mut(&cookie_key).add(cookie::Cookie::new("s", serde_json::to_string(&jwt_claims()).unwrap()));
     let signed_value = signer.get("s").unwrap().value().to_owned();
     let mut jar = cookie::CookieJar::new();
     jar.add_original(cookie::Cookie::new("s", signed_value));
+    SessionCase {
+        ring,
+        token,
+        forged,
+        tenant: claims().tenant_id().clone(),
+        deployment: claims().deployment_id().clone(),
+        opts: VerifyOptions::default(),
+        input,
+        keyed,
+        tag,
+        tag_text,
+        payload_text,
+        // Peer: jsonwebtoken HS256 with the same claims.
+        jwt: jwt(),
+        jwt_key: jsonwebtoken::DecodingKey::from_secret(&KEY),
+        jwt_validation: jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+        cookie_key,
+        jar,
+    }
+}
 
-    // The floor of any verifier of this format: the HMAC plus the strict
-    // decoding of the tag and the payload (into stack buffers, no
-    // allocation), and nothing else.
-    let (signed, tag_text) = token.rsplit_once('.').unwrap();
-    let payload_text = signed.rsplit_once('.').unwrap().1;
+impl SessionCase {
+    /// One HMAC-SHA256 over the same bytes, pre-keyed, compared.
+    fn hmac_floor(&self) -> bool {
+        let mut m = self.keyed.clone();
+        m.update(black_box(&self.input));
+        m.verify_slice(black_box(&self.tag)).is_ok()
+    }
 
+    /// The floor of any verifier of this format: the HMAC plus the strict
+    /// decoding of the tag and the payload (into stack buffers, no
+    /// allocation), and nothing else.
+    fn decode_floor(&self) -> bool {
+        let (mut t, mut p) = ([0u8; 48], [0u8; 512]);
+        let t = URL_SAFE_NO_PAD.decode_slice(black_box(&self.tag_text), &mut t).map(|n| n == 32);
+        let p = URL_SAFE_NO_PAD.decode_slice(black_box(&self.payload_text), &mut p);
+        let mut m = self.keyed.clone();
+        m.update(black_box(&self.input));
+        matches!((t, p), (Ok(true), Ok(n)) if n > 0) && m.verify_slice(black_box(&self.tag)).is_ok()
+    }
+
+    /// The decode floor plus the SPEC §4 claims check written plainly with
+    /// the crate's public validators: six fields on `\n`, the ids, the
+    /// email, canonical times, `iat < exp`, the expected tenant and
+    /// deployment. What any verifier of this format must also do; ours
+    /// additionally checks lifetime, leeway and the re-issue window.
+    fn claims_floor(&self) -> bool {
+        let (mut t, mut p) = ([0u8; 48], [0u8; 512]);
+        let t = URL_SAFE_NO_PAD.decode_slice(black_box(&self.tag_text), &mut t).map(|n| n == 32);
+        let Ok(n) = URL_SAFE_NO_PAD.decode_slice(black_box(&self.payload_text), &mut p) else { return false };
+        let mut m = self.keyed.clone();
+        m.update(black_box(&self.input));
+        if !(matches!(t, Ok(true)) && m.verify_slice(black_box(&self.tag)).is_ok()) {
+            return false;
+        }
+        let Ok(text) = core::str::from_utf8(&p[..n]) else { return false };
+        let mut f = text.split('\n');
+        let (Some(tn), Some(d), Some(u), Some(e), Some(iat), Some(exp), None) =
+            (f.next(), f.next(), f.next(), f.next(), f.next(), f.next(), f.next())
+        else {
+            return false;
+        };
+        let secs = |s: &str| (!s.starts_with('0') || s == "0").then(|| s.parse::<u64>().ok()).flatten();
+        TenantId::validate(tn).is_ok()
+            && DeploymentId::validate(d).is_ok()
+            && UserId::validate(u).is_ok()
+            && Email::validate(e).is_ok()
+            && matches!((secs(iat), secs(exp)), (Some(i), Some(x)) if i < x)
+            && tn == self.tenant.as_str()
+            && d == self.deployment.as_str()
+    }
+
+    fn ours(&self, token: &str) -> bool {
+        verify_session(black_box(token), &self.ring, now(), &self.tenant, &self.deployment, &self.opts).is_ok()
+    }
+
+    fn jsonwebtoken(&self) -> bool {
+        jsonwebtoken::decode::<JwtClaims>(black_box(&self.jwt), &self.jwt_key, &self.jwt_validation).is_ok()
+    }
+
+    /// The `cookie` crate's signed jar `get`, which checks no claims.
+    fn signed_jar(&self) -> bool {
+        self.jar.signed(&self.cookie_key).get(black_box("s")).is_some()
+    }
+}
+
+fn sessions(c: &mut Criterion) {
+    let s = session_case();
     let mut g = c.benchmark_group("session");
-    g.bench_function("floor/hmac_sha256", |b| {
-        b.iter(|| {
-            let mut m = keyed.clone();
-            m.update(black_box(&input));
-            m.verify_slice(black_box(&tag)).is_ok()
-        })
-    });
-    g.bench_function("floor/hmac_and_strict_decode", |b| {
-        b.iter(|| {
-            let (mut t, mut p) = ([0u8; 48], [0u8; 512]);
-            let t = URL_SAFE_NO_PAD.decode_slice(black_box(tag_text), &mut t).map(|n| n == 32);
-            let p = URL_SAFE_NO_PAD.decode_slice(black_box(payload_text), &mut p);
-            let mut m = keyed.clone();
-            m.update(black_box(&input));
-            matches!((t, p), (Ok(true), Ok(n)) if n > 0) && m.verify_slice(black_box(&tag)).is_ok()
-        })
-    });
-    // The same floor plus the SPEC §4 claims check written plainly with
-    // the crate's public validators: six fields on `\n`, the ids, the
-    // email, canonical times, `iat < exp`, the expected tenant and
-    // deployment. What any verifier of this format must also do; ours
-    // additionally checks lifetime, leeway and the re-issue window.
-    g.bench_function("floor/hmac_decode_and_claims", |b| {
-        b.iter(|| {
-            let (mut t, mut p) = ([0u8; 48], [0u8; 512]);
-            let t = URL_SAFE_NO_PAD.decode_slice(black_box(tag_text), &mut t).map(|n| n == 32);
-            let Ok(n) = URL_SAFE_NO_PAD.decode_slice(black_box(payload_text), &mut p) else { return false };
-            let mut m = keyed.clone();
-            m.update(black_box(&input));
-            if !(matches!(t, Ok(true)) && m.verify_slice(black_box(&tag)).is_ok()) {
-                return false;
-            }
-            let Ok(text) = core::str::from_utf8(&p[..n]) else { return false };
-            let mut f = text.split('\n');
-            let (Some(tn), Some(d), Some(u), Some(e), Some(iat), Some(exp), None) =
-                (f.next(), f.next(), f.next(), f.next(), f.next(), f.next(), f.next())
-            else {
-                return false;
-            };
-            let secs = |s: &str| (!s.starts_with('0') || s == "0").then(|| s.parse::<u64>().ok()).flatten();
-            TenantId::validate(tn).is_ok()
-                && DeploymentId::validate(d).is_ok()
-                && UserId::validate(u).is_ok()
-                && Email::validate(e).is_ok()
-                && matches!((secs(iat), secs(exp)), (Some(i), Some(x)) if i < x)
-                && tn == tenant.as_str()
-                && d == deployment.as_str()
-        })
-    });
-    g.bench_function("ours/valid", |b| {
-        b.iter(|| verify_session(black_box(&token), &ring, now(), &tenant, &deployment, &opts).is_ok())
-    });
-    g.bench_function("ours/bad_signature", |b| {
-        b.iter(|| verify_session(black_box(&forged), &ring, now(), &tenant, &deployment, &opts).is_err())
-    });
-    g.bench_function("ours/malformed", |b| {
-        b.iter(|| verify_session(black_box("v1.k1.not base64.x"), &ring, now(), &tenant, &deployment, &opts).is_err())
-    });
-    g.bench_function("jsonwebtoken/hs256_valid", |b| {
-        b.iter(|| jsonwebtoken::decode::<JwtClaims>(black_box(&jwt), &jwt_key, &jwt_validation).is_ok())
-    });
-    g.bench_function("cookie/signed_jar_valid", |b| b.iter(|| jar.signed(&cookie_key).get(black_box("s")).is_some()));
+    g.bench_function("floor/hmac_sha256", |b| b.iter(|| s.hmac_floor()));
+    g.bench_function("floor/hmac_and_strict_decode", |b| b.iter(|| s.decode_floor()));
+    g.bench_function("floor/hmac_decode_and_claims", |b| b.iter(|| s.claims_floor()));
+    g.bench_function("ours/valid", |b| b.iter(|| s.ours(&s.token)));
+    g.bench_function("ours/bad_signature", |b| b.iter(|| !s.ours(&s.forged)));
+    g.bench_function("ours/malformed", |b| b.iter(|| !s.ours("v1.k1.not base64.x")));
+    g.bench_function("jsonwebtoken/hs256_valid", |b| b.iter(|| s.jsonwebtoken()));
+    g.bench_function("cookie/signed_jar_valid", |b| b.iter(|| s.signed_jar()));
     g.finish();
 }
 
@@ -312,117 +360,122 @@ fn request(token: &str, spoof: bool) -> Parts {
     parts
 }
 
-fn admit(c: &mut Criterion) {
+/// The admit group's inputs, shared by its criterion rows and `--ratios`.
+struct AdmitCase {
+    gate: Gate,
+    attesting: Gate,
+    kept: DeploymentKey,
+    entry: RouteEntry,
+    input: Vec<u8>,
+    keyed: Hmac<Sha256>,
+    attest_key: Hmac<Sha256>,
+    clean: Parts,
+    attacked: Parts,
+    jwt_request: Parts,
+    jwt_key: jsonwebtoken::DecodingKey,
+    jwt_validation: jsonwebtoken::Validation,
+    injected: [(HeaderName, HeaderValue); 5],
+}
+
+fn admit_case() -> AdmitCase {
     let ring = ring();
     let token = mint_session(&claims(), &ring);
-    let gate = Gate::new(ring);
     let attesting = Gate::new(self::ring()).with_attestation(AttestationSecret::new("a1", &[7; 32]).unwrap());
     let entry = entry();
-    let input = mac_input(&token);
-    let keyed = Hmac::<Sha256>::new_from_slice(&KEY).unwrap();
-    let clean = request(&token, false);
-    let attacked = request(&token, true);
-    // The composite peer's request carries a JWT as the session cookie.
-    let jwt_request = request(&jwt(), false);
-    let jwt_key = jsonwebtoken::DecodingKey::from_secret(&KEY);
-    let jwt_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    let attest_key = Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap();
-    let injected: [(HeaderName, HeaderValue); 5] = [
-        (HeaderName::from_static("x-vendo-tenant-id"), HeaderValue::from_static("t_01HZX3K9Q8")),
-        (HeaderName::from_static("x-vendo-deployment-id"), HeaderValue::from_static("d_01HZX3M2RT")),
-        (HeaderName::from_static("x-vendo-user-id"), HeaderValue::from_static("u_01HZX3P5VW")),
-        (HeaderName::from_static("x-vendo-user-email"), HeaderValue::from_static("ada.lovelace@example.com")),
-        (
-            HeaderName::from_static("x-vendo-attestation"),
-            HeaderValue::from_static("v1.a1.1700000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-        ),
-    ];
-    let mut g = c.benchmark_group("admit");
-    // The attested admit's floor: the session's HMAC and the attestation's,
-    // over the same bytes.
-    g.bench_function("floor/two_hmac_sha256", |b| {
-        b.iter(|| {
-            let mut m = keyed.clone();
-            m.update(black_box(&input));
-            let one = m.finalize().into_bytes();
-            let mut m = attest_key.clone();
-            m.update(black_box(&input));
-            (one, m.finalize().into_bytes())
-        })
-    });
-    // And the five header inserts alone, into a map of the request's size.
-    g.bench_function("floor/five_inserts_20", |b| {
-        b.iter_batched_ref(
-            || clean.headers.clone(),
-            |h| {
-                for (n, v) in &injected {
-                    h.insert(n.clone(), v.clone());
-                }
-            },
-            BatchSize::NumIterations(32),
-        )
-    });
-    // The peer a proxy engineer would write with popular crates: `http`'s
-    // Authority for the host, exact-prefix stripping of `x-vendo-`,
-    // `cookie`'s split_parse for the session, `jsonwebtoken` to verify it,
-    // four inserts and an HMAC attestation.
-    g.bench_function("peer/http_cookie_jwt_hmac_attested", |b| {
-        b.iter_batched_ref(
-            || jwt_request.clone(),
-            |p| peer_admit(p, &entry, &jwt_key, &jwt_validation, &attest_key).is_some(),
-            BatchSize::NumIterations(32),
-        )
-    });
-    g.bench_function("floor/hmac_sha256", |b| {
-        b.iter(|| {
-            let mut m = keyed.clone();
-            m.update(black_box(&input));
-            m.finalize().into_bytes()
-        })
-    });
-    // Both steps: route key, (lookup is the caller's), admit.
-    g.bench_function("ours/two_steps", |b| {
-        b.iter_batched_ref(
-            || clean.clone(),
-            |p| {
-                let found = gate.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
-                gate.admit(p, found.then_some(&entry), now()).is_ok()
-            },
-            BatchSize::NumIterations(32),
-        )
-    });
-    g.bench_function("ours/two_steps_attested", |b| {
-        b.iter_batched_ref(
-            || clean.clone(),
-            |p| {
-                let found = attesting.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
-                attesting.admit(p, found.then_some(&entry), now()).is_ok()
-            },
-            BatchSize::NumIterations(32),
-        )
-    });
-    // The same, with the deployment's attestation key kept beside its
-    // entry by the caller instead of derived per request.
+    // The deployment's attestation key, kept beside its entry by a caller
+    // instead of derived per request.
     let kept = attesting.deployment_key(&entry.deployment_id).unwrap();
+    AdmitCase {
+        gate: Gate::new(ring),
+        attesting,
+        kept,
+        entry,
+        input: mac_input(&token),
+        keyed: Hmac::<Sha256>::new_from_slice(&KEY).unwrap(),
+        attest_key: Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap(),
+        clean: request(&token, false),
+        attacked: request(&token, true),
+        // The composite peer's request carries a JWT as the session cookie.
+        jwt_request: request(&jwt(), false),
+        jwt_key: jsonwebtoken::DecodingKey::from_secret(&KEY),
+        jwt_validation: jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+        injected: [
+            (HeaderName::from_static("x-vendo-tenant-id"), HeaderValue::from_static("t_01HZX3K9Q8")),
+            (HeaderName::from_static("x-vendo-deployment-id"), HeaderValue::from_static("d_01HZX3M2RT")),
+            (HeaderName::from_static("x-vendo-user-id"), HeaderValue::from_static("u_01HZX3P5VW")),
+            (HeaderName::from_static("x-vendo-user-email"), HeaderValue::from_static("ada.lovelace@example.com")),
+            (
+                HeaderName::from_static("x-vendo-attestation"),
+                HeaderValue::from_static("v1.a1.1700000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            ),
+        ],
+    }
+}
+
+impl AdmitCase {
+    fn hmac_floor(&self) -> hmac::digest::Output<Sha256> {
+        let mut m = self.keyed.clone();
+        m.update(black_box(&self.input));
+        m.finalize().into_bytes()
+    }
+
+    /// The attested admit's floor: the session's HMAC and the
+    /// attestation's, over the same bytes.
+    fn two_hmac_floor(&self) -> [hmac::digest::Output<Sha256>; 2] {
+        let mut m = self.attest_key.clone();
+        m.update(black_box(&self.input));
+        [self.hmac_floor(), m.finalize().into_bytes()]
+    }
+
+    /// And the five header inserts alone, into a map of the request's size.
+    fn five_inserts(&self, h: &mut HeaderMap) {
+        for (n, v) in &self.injected {
+            h.insert(n.clone(), v.clone());
+        }
+    }
+
+    /// Both steps: route key, (lookup is the caller's), admit.
+    fn both_steps(&self, gate: &Gate, p: &mut Parts) -> bool {
+        let found = gate.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
+        gate.admit(p, found.then_some(&self.entry), now()).is_ok()
+    }
+
+    /// The same, attesting with the kept key.
+    fn both_steps_kept(&self, p: &mut Parts) -> bool {
+        let found = self.attesting.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
+        self.attesting.with_deployment_key(&self.kept).admit(p, found.then_some(&self.entry), now()).is_ok()
+    }
+
+    /// The peer a proxy engineer would write with popular crates: `http`'s
+    /// Authority for the host, exact-prefix stripping of `x-vendo-`,
+    /// `cookie`'s split_parse for the session, `jsonwebtoken` to verify it,
+    /// four inserts and an HMAC attestation.
+    fn peer(&self, p: &mut Parts) -> bool {
+        peer_admit(p, &self.entry, &self.jwt_key, &self.jwt_validation, &self.attest_key).is_some()
+    }
+}
+
+fn admit(c: &mut Criterion) {
+    let a = admit_case();
+    let batch = BatchSize::NumIterations(32);
+    let mut g = c.benchmark_group("admit");
+    g.bench_function("floor/two_hmac_sha256", |b| b.iter(|| a.two_hmac_floor()));
+    g.bench_function("floor/five_inserts_20", |b| {
+        b.iter_batched_ref(|| a.clean.headers.clone(), |h| a.five_inserts(h), batch)
+    });
+    g.bench_function("peer/http_cookie_jwt_hmac_attested", |b| {
+        b.iter_batched_ref(|| a.jwt_request.clone(), |p| a.peer(p), batch)
+    });
+    g.bench_function("floor/hmac_sha256", |b| b.iter(|| a.hmac_floor()));
+    g.bench_function("ours/two_steps", |b| b.iter_batched_ref(|| a.clean.clone(), |p| a.both_steps(&a.gate, p), batch));
+    g.bench_function("ours/two_steps_attested", |b| {
+        b.iter_batched_ref(|| a.clean.clone(), |p| a.both_steps(&a.attesting, p), batch)
+    });
     g.bench_function("ours/two_steps_attested_kept_key", |b| {
-        b.iter_batched_ref(
-            || clean.clone(),
-            |p| {
-                let found = attesting.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
-                attesting.with_deployment_key(&kept).admit(p, found.then_some(&entry), now()).is_ok()
-            },
-            BatchSize::NumIterations(32),
-        )
+        b.iter_batched_ref(|| a.clean.clone(), |p| a.both_steps_kept(p), batch)
     });
     g.bench_function("ours/two_steps_spoofed", |b| {
-        b.iter_batched_ref(
-            || attacked.clone(),
-            |p| {
-                let found = gate.route_key(p).map(|k| k.as_str() == "acme-crm").unwrap_or(false);
-                gate.admit(p, found.then_some(&entry), now()).is_ok()
-            },
-            BatchSize::NumIterations(32),
-        )
+        b.iter_batched_ref(|| a.attacked.clone(), |p| a.both_steps(&a.gate, p), batch)
     });
     g.finish();
 }
@@ -633,4 +686,139 @@ fn provider(c: &mut Criterion) {
 }
 
 criterion_group!(benches, hosts, headers, sessions, admit, browser, provider);
-criterion_main!(benches);
+
+/// One row of `--ratios`: runs its case `n` times and answers the time.
+struct Row<'a> {
+    name: &'static str,
+    run: Box<dyn FnMut(u64) -> Duration + 'a>,
+    iterations: u64,
+    ns: Vec<f64>,
+}
+
+impl<'a> Row<'a> {
+    fn plain<T>(name: &'static str, mut f: impl FnMut() -> T + 'a) -> Self {
+        let run = Box::new(move |n: u64| {
+            let t = Instant::now();
+            for _ in 0..n {
+                black_box(f());
+            }
+            t.elapsed()
+        });
+        Self { name, run, iterations: 1, ns: Vec::new() }
+    }
+
+    /// A case that changes its input: clones of `input` made in batches of
+    /// 32 outside the timing, as criterion's `iter_batched_ref` does.
+    fn batched<I: Clone + 'a, T>(name: &'static str, input: &'a I, mut f: impl FnMut(&mut I) -> T + 'a) -> Self {
+        let run = Box::new(move |n: u64| {
+            let mut total = Duration::ZERO;
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(32);
+                let mut batch: Vec<I> = (0..k).map(|_| input.clone()).collect();
+                let t = Instant::now();
+                for x in &mut batch {
+                    black_box(f(x));
+                }
+                total += t.elapsed();
+                drop(batch);
+                left -= k;
+            }
+            total
+        });
+        Self { name, run, iterations: 1, ns: Vec::new() }
+    }
+
+    fn median(&self) -> f64 {
+        median(self.ns.clone())
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// `--ratios`: the rows the hot path's targets compare, interleaved.
+fn ratios() {
+    const ROUNDS: usize = 41;
+    let per_round = Duration::from_millis(2);
+    let s = session_case();
+    let a = admit_case();
+    let policy = HostPolicy::default();
+    let mut rows = vec![
+        Row::plain("session/floor/hmac_and_strict_decode", || s.decode_floor()),
+        Row::plain("session/floor/hmac_decode_and_claims", || s.claims_floor()),
+        Row::plain("session/ours/valid", || s.ours(&s.token)),
+        Row::plain("session/jsonwebtoken/hs256_valid", || s.jsonwebtoken()),
+        Row::plain("session/cookie/signed_jar_valid", || s.signed_jar()),
+        Row::plain("admit/floor/two_hmac_sha256", || a.two_hmac_floor()),
+        Row::batched("admit/floor/five_inserts_20", &a.clean.headers, |h| a.five_inserts(h)),
+        Row::batched("admit/ours/two_steps_attested", &a.clean, |p| a.both_steps(&a.attesting, p)),
+        Row::batched("admit/ours/two_steps_attested_kept_key", &a.clean, |p| a.both_steps_kept(p)),
+        Row::batched("admit/peer/http_cookie_jwt_hmac_attested", &a.jwt_request, |p| a.peer(p)),
+        Row::plain("host/ours/single_level", || policy.parse(black_box("acme-crm.vendo.run")).is_ok()),
+        Row::plain("host/http_authority/single_level", || {
+            black_box("acme-crm.vendo.run").parse::<http::uri::Authority>().is_ok()
+        }),
+    ];
+    // Calibrate (and warm up): double each row's iterations until a run
+    // lasts a round's share.
+    for row in &mut rows {
+        while (row.run)(row.iterations) < per_round {
+            row.iterations *= 2;
+        }
+    }
+    for round in 0..ROUNDS {
+        let len = rows.len();
+        for i in 0..len {
+            let row = &mut rows[(round + i) % len];
+            let took = (row.run)(row.iterations);
+            row.ns.push(took.as_nanos() as f64 / row.iterations as f64);
+        }
+    }
+    println!("| row | median ns/iteration |");
+    println!("|---|---:|");
+    for row in &rows {
+        println!("| {} | {:.1} |", row.name, row.median());
+    }
+    let by_name = |name: &str| rows.iter().find(|r| r.name == name).unwrap();
+    let ratio = |num: &str, den: &str| {
+        let (n, d) = (by_name(num), by_name(den));
+        median(n.ns.iter().zip(&d.ns).map(|(a, b)| a / b).collect())
+    };
+    println!();
+    println!("| ratio (median over {ROUNDS} rounds of the same round's times) | value |");
+    println!("|---|---:|");
+    for (label, num, den) in [
+        ("verify / HMAC+decode floor", "session/ours/valid", "session/floor/hmac_and_strict_decode"),
+        ("verify / floor with the claims check", "session/ours/valid", "session/floor/hmac_decode_and_claims"),
+        ("signed jar / verify", "session/cookie/signed_jar_valid", "session/ours/valid"),
+        ("jsonwebtoken / verify", "session/jsonwebtoken/hs256_valid", "session/ours/valid"),
+        ("attested admit / two-HMAC floor", "admit/ours/two_steps_attested", "admit/floor/two_hmac_sha256"),
+        (
+            "attested admit, kept key / two-HMAC floor",
+            "admit/ours/two_steps_attested_kept_key",
+            "admit/floor/two_hmac_sha256",
+        ),
+        ("five inserts / two-HMAC floor", "admit/floor/five_inserts_20", "admit/floor/two_hmac_sha256"),
+        ("peer / attested admit", "admit/peer/http_cookie_jwt_hmac_attested", "admit/ours/two_steps_attested"),
+        (
+            "peer / attested admit, kept key",
+            "admit/peer/http_cookie_jwt_hmac_attested",
+            "admit/ours/two_steps_attested_kept_key",
+        ),
+        ("host parse / http Authority", "host/ours/single_level", "host/http_authority/single_level"),
+    ] {
+        println!("| {label} | {:.2}× |", ratio(num, den));
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--ratios") {
+        ratios();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
