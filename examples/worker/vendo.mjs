@@ -319,7 +319,7 @@ const BAD_REQUEST = Object.freeze({ ok: false, status: 400, code: "bad_request" 
 export class Vendo {
   #wasm;
   #cookie;
-
+  /** The headers whose values the gate reads, as the module names them. */
   #values;
 
   constructor(module, config) {
