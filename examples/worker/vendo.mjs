@@ -270,7 +270,13 @@ function applyChanges(p, changes) {
   return out;
 }
 
-/** Lazily materialised forwarded headers: a Worker that only needs the changes never copies. */
+/**
+ * A result whose forwarded headers are materialised on first read of
+ * `headers`, so a Worker that only needs `changes` never copies. The
+ * results are classes with the getter on the prototype: an object literal
+ * with its own `get headers()` costs V8 a runtime call on every admit
+ * (about 4 µs in workerd, measured with bench.mjs), a class instance none.
+ */
 class Forwarded {
   #pieces;
   #headers = null;
@@ -281,6 +287,44 @@ class Forwarded {
   get headers() {
     if (this.#headers === null) this.#headers = applyChanges(this.#pieces, this.changes);
     return this.#headers;
+  }
+}
+
+/** An admitted request (vendo.d.ts `Admitted`). */
+class Admission extends Forwarded {
+  constructor(p, f, spoofed, changes, upstream) {
+    super(p, changes);
+    this.ok = true;
+    // Exactly what the attestation covers: fetch this, not a URL rebuilt
+    // from `URL.pathname + URL.search`, which drops a bare `?`.
+    this.upstreamUrl = upstream === "" ? null : (upstream.endsWith("/") ? upstream.replace(/\/+$/, "") : upstream) + p.target;
+    this.session = { tenant_id: f[1], deployment_id: f[2], user_id: f[3], email: f[4] };
+    this.reissue = f[5] || null;
+    this.setCookie = f[6] || null;
+    this.spoofed = spoofed;
+  }
+}
+
+/** A denied admit: the status and code, and the stripped headers for logging. */
+class Refusal extends Forwarded {
+  constructor(p, f, spoofed, changes) {
+    super(p, changes);
+    this.ok = false;
+    this.status = Number(f[1]);
+    this.code = f[2];
+    this.spoofed = spoofed;
+  }
+}
+
+/** A provider call to forward (vendo.d.ts `ProviderForwarded`). */
+class ProviderCall extends Forwarded {
+  constructor(p, f, changes) {
+    super(p, changes);
+    this.ok = true;
+    this.tenant_id = f[1];
+    this.deployment_id = f[2];
+    this.reserve = f[3];
+    this.target = f[4];
   }
 }
 
@@ -365,25 +409,10 @@ export class Vendo {
     if (f === null) return { ...BAD_REQUEST, headers: p.headers !== null ? new Headers() : [] };
     if (f[0] !== "0") {
       const { spoofed, changes } = readChanges(f, 3);
-      const denial = new Forwarded(p, changes);
-      return { ok: false, status: Number(f[1]), code: f[2], spoofed, get headers() { return denial.headers; } };
+      return new Refusal(p, f, spoofed, changes);
     }
     const { spoofed, changes } = readChanges(f, 7);
-    const forwarded = new Forwarded(p, changes);
-    return {
-      ok: true,
-      // Exactly what the attestation covers: fetch this, not a URL rebuilt
-      // from `URL.pathname + URL.search`, which drops a bare `?`.
-      upstreamUrl: upstream === "" ? null : (upstream.endsWith("/") ? upstream.replace(/\/+$/, "") : upstream) + p.target,
-      session: { tenant_id: f[1], deployment_id: f[2], user_id: f[3], email: f[4] },
-      reissue: f[5] || null,
-      setCookie: f[6] || null,
-      spoofed,
-      changes,
-      get headers() {
-        return forwarded.headers;
-      },
-    };
+    return new Admission(p, f, spoofed, changes, upstream);
   }
 
   /** SPEC §3 steps 1–3 alone: the headers without the namespace and the session cookie. */
@@ -623,18 +652,6 @@ export class ProviderGate {
     const f = this.#wasm.call("vendo_provider_forward", appendHeaders(text, p));
     if (f === null) return BAD_REQUEST;
     if (f[0] !== "0") return denial(f);
-    const changes = readEdits(f, 5);
-    const forwarded = new Forwarded(p, changes);
-    return {
-      ok: true,
-      tenant_id: f[1],
-      deployment_id: f[2],
-      reserve: f[3],
-      target: f[4],
-      changes,
-      get headers() {
-        return forwarded.headers;
-      },
-    };
+    return new ProviderCall(p, f, readEdits(f, 5));
   }
 }
