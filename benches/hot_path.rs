@@ -10,7 +10,10 @@
 //! interleaved rounds instead: each round runs every row once, for about
 //! 2 ms, in an order that rotates, and a ratio is the median over rounds
 //! of the two rows' times in the same round. A shared machine's slow and
-//! fast stretches then fall on both sides of each ratio.
+//! fast stretches then fall on both sides of each ratio. It then prints
+//! the attested admit (kept key) step by step, each step timed alone
+//! beside the floor of what it does, and the budget that a third of the
+//! composite peer leaves.
 
 #![allow(
     clippy::unwrap_used,
@@ -32,8 +35,11 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use sha2::Sha256;
 use vendo_isolation::attestation::DeploymentKey;
-use vendo_isolation::headers::{check_request_site, filter_response, strip};
-use vendo_isolation::session::{SESSION_COOKIE_NAME, SessionClaims, VerifyOptions, mint_session, verify_session};
+use vendo_isolation::headers::{check_request_site, filter_response, strip, strip_request};
+use vendo_isolation::session::{
+    SESSION_COOKIE_NAME, SessionClaims, VerifiedSession, VerifyOptions, mint_session, verify_session,
+    verify_session_cookie,
+};
 use vendo_isolation::{
     AttestationSecret, DeploymentId, Email, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, TenantId, Timestamp,
     UserId,
@@ -365,6 +371,11 @@ struct AdmitCase {
     gate: Gate,
     attesting: Gate,
     kept: DeploymentKey,
+    /// The attesting gate's secret and ring again, for timing its steps alone.
+    secret: AttestationSecret,
+    ring: KeyRing,
+    /// The clean request's session, verified once, for timing the injection alone.
+    session: VerifiedSession,
     entry: RouteEntry,
     input: Vec<u8>,
     keyed: Hmac<Sha256>,
@@ -385,15 +396,29 @@ fn admit_case() -> AdmitCase {
     // The deployment's attestation key, kept beside its entry by a caller
     // instead of derived per request.
     let kept = attesting.deployment_key(&entry.deployment_id).unwrap();
+    let clean = request(&token, false);
+    let session = verify_session_cookie(
+        &clean.headers,
+        SESSION_COOKIE_NAME,
+        &ring,
+        now(),
+        &entry.tenant_id,
+        &entry.deployment_id,
+        &VerifyOptions::default(),
+    )
+    .unwrap();
     AdmitCase {
         gate: Gate::new(ring),
         attesting,
         kept,
+        secret: AttestationSecret::new("a1", &[7; 32]).unwrap(),
+        ring: self::ring(),
+        session,
         entry,
         input: mac_input(&token),
         keyed: Hmac::<Sha256>::new_from_slice(&KEY).unwrap(),
         attest_key: Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap(),
-        clean: request(&token, false),
+        clean,
         attacked: request(&token, true),
         // The composite peer's request carries a JWT as the session cookie.
         jwt_request: request(&jwt(), false),
@@ -432,6 +457,58 @@ impl AdmitCase {
         for (n, v) in &self.injected {
             h.insert(n.clone(), v.clone());
         }
+    }
+
+    /// The admit's steps one at a time, as `KeyedGate::admit` runs them
+    /// (`--ratios` only): the route key and its entry, ...
+    fn step_route(&self, p: &Parts) -> bool {
+        self.attesting.route_key(p).is_ok_and(|k| k.check_entry(&self.entry).is_ok())
+    }
+
+    /// ... the site rule (SPEC §3.2), ...
+    fn step_site(&self, p: &Parts) -> bool {
+        check_request_site(&p.method, "acme-crm.vendo.run", &p.headers).is_ok()
+    }
+
+    /// ... the session cookie found and verified, ...
+    fn step_session(&self, p: &Parts) -> bool {
+        let e = &self.entry;
+        verify_session_cookie(
+            &p.headers,
+            SESSION_COOKIE_NAME,
+            &self.ring,
+            now(),
+            &e.tenant_id,
+            &e.deployment_id,
+            &VerifyOptions::default(),
+        )
+        .is_ok()
+    }
+
+    /// ... the strip (SPEC §3 steps 1–3), ...
+    fn step_strip(&self, p: &mut Parts) -> bool {
+        !strip_request(p, SESSION_COOKIE_NAME).into_report().is_spoofing()
+    }
+
+    /// ... and the strip followed by the injection, attested with the kept key.
+    fn step_strip_and_inject(&self, p: &mut Parts) -> bool {
+        let signer = self.secret.signer(now()).with_deployment_key(&self.kept);
+        strip_request(p, SESSION_COOKIE_NAME).inject_session(&self.session, Some(&signer)).is_ok()
+    }
+
+    /// A strip's floor: the names with the exact `x-vendo-` prefix
+    /// removed (no other spelling, no `Connection`), and the `Cookie`
+    /// value rebuilt without the session's pair.
+    fn strip_floor(&self, h: &mut HeaderMap) -> bool {
+        let spoofed: Vec<HeaderName> = h.keys().filter(|n| n.as_str().starts_with("x-vendo-")).cloned().collect();
+        for n in &spoofed {
+            h.remove(n);
+        }
+        let Some(cookie) = h.get(http::header::COOKIE).and_then(|v| v.to_str().ok()) else { return false };
+        let kept: Vec<&str> = cookie.split("; ").filter(|p| !p.starts_with("__Host-vendo_session=")).collect();
+        let value = HeaderValue::from_str(&kept.join("; ")).unwrap();
+        h.insert(http::header::COOKIE, value);
+        spoofed.is_empty()
     }
 
     /// Both steps: route key, (lookup is the caller's), admit.
@@ -757,6 +834,13 @@ fn ratios() {
         Row::batched("admit/ours/two_steps_attested", &a.clean, |p| a.both_steps(&a.attesting, p)),
         Row::batched("admit/ours/two_steps_attested_kept_key", &a.clean, |p| a.both_steps_kept(p)),
         Row::batched("admit/peer/http_cookie_jwt_hmac_attested", &a.jwt_request, |p| a.peer(p)),
+        Row::plain("admit/floor/hmac_sha256", || a.hmac_floor()),
+        Row::batched("admit/floor/strip_prefix_and_cookie", &a.clean.headers, |h| a.strip_floor(h)),
+        Row::plain("admit/step/route", || a.step_route(black_box(&a.clean))),
+        Row::plain("admit/step/site", || a.step_site(black_box(&a.clean))),
+        Row::plain("admit/step/session", || a.step_session(black_box(&a.clean))),
+        Row::batched("admit/step/strip", &a.clean, |p| a.step_strip(p)),
+        Row::batched("admit/step/strip_and_inject", &a.clean, |p| a.step_strip_and_inject(p)),
         Row::plain("host/ours/single_level", || policy.parse(black_box("acme-crm.vendo.run")).is_ok()),
         Row::plain("host/http_authority/single_level", || {
             black_box("acme-crm.vendo.run").parse::<http::uri::Authority>().is_ok()
@@ -812,6 +896,56 @@ fn ratios() {
     ] {
         println!("| {label} | {:.2}× |", ratio(num, den));
     }
+    steps(&by_name);
+}
+
+/// The kept-key admit's steps, each timed alone beside its floor, and the
+/// budget the "three times faster than the composite peer" target leaves.
+fn steps<'r>(by_name: &dyn Fn(&str) -> &'r Row<'r>) {
+    let m = |name: &str| by_name(name).median();
+    let inject = m("admit/step/strip_and_inject") - m("admit/step/strip");
+    let rows = [
+        (
+            "route key and entry",
+            m("admit/step/route"),
+            "`http::uri::Authority` parse",
+            m("host/http_authority/single_level"),
+        ),
+        ("site rule (SPEC §3.2)", m("admit/step/site"), "–", 0.0),
+        (
+            "session cookie verified",
+            m("admit/step/session"),
+            "HMAC + strict decode",
+            m("session/floor/hmac_and_strict_decode"),
+        ),
+        (
+            "strip (SPEC §3 steps 1–3)",
+            m("admit/step/strip"),
+            "exact-prefix removal + `Cookie` rebuilt",
+            m("admit/floor/strip_prefix_and_cookie"),
+        ),
+        (
+            "inject and attest (kept key)",
+            inject,
+            "five inserts + one HMAC",
+            m("admit/floor/five_inserts_20") + m("admit/floor/hmac_sha256"),
+        ),
+    ];
+    println!();
+    println!("| attested admit (kept key), step by step | ours ns | floor | floor ns |");
+    println!("|---|---:|---|---:|");
+    for (step, ours, floor, floor_ns) in rows {
+        println!("| {step} | {ours:.1} | {floor} | {floor_ns:.1} |");
+    }
+    let (ours, floors): (f64, f64) = rows.iter().map(|r| (r.1, r.3)).fold((0.0, 0.0), |a, r| (a.0 + r.0, a.1 + r.1));
+    println!("| sum of the steps | {ours:.1} | sum of the floors | {floors:.1} |");
+    let whole = m("admit/ours/two_steps_attested_kept_key");
+    println!("| the whole admit | {whole:.1} | | |");
+    println!();
+    println!(
+        "A third of the composite peer is {:.1} ns; the floors above sum to {floors:.1} ns.",
+        m("admit/peer/http_cookie_jwt_hmac_attested") / 3.0
+    );
 }
 
 fn main() {
