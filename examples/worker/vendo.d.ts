@@ -122,10 +122,12 @@ export class Vendo {
   /**
    * Step 2: admit (headers to forward) or deny, given the entry found under the key (or null).
    *
-   * From a `Request`, only the values of the headers the gate reads (`host`, `cookie`,
-   * `origin`, `connection`, `sec-fetch-site`, `sec-fetch-mode`, `sec-fetch-dest`; the module
-   * names them) enter the module, with every header's name; the rest are forwarded as they
-   * came, so their values count neither against MAX_INPUT_BYTES nor as bad input.
+   * From a `Request`, only the headers the gate reads enter the module: `host`, `cookie`,
+   * `origin`, `connection`, `sec-fetch-site`, `sec-fetch-mode` and `sec-fetch-dest` with
+   * their values, and every name holding `vendo` (each spelling of the namespace the gate
+   * removes whatever its value) without; the module names both when configured. The rest
+   * are forwarded as they came, so they count neither against MAX_INPUT_BYTES nor as bad
+   * input.
    */
   admit(request: Request, entry: RouteEntry | null, nowSeconds: number, options?: AdmitOptions): AdmitResult;
   /** Step 3: the tool's response headers that may reach the browser. */

@@ -199,18 +199,23 @@ function appendHeaders(text, p) {
 }
 
 /**
- * `appendHeaders` for an admit: from a `Headers`, every name but only the
- * values the gate reads (`values`, which the module names when it is
- * configured). Every other name the gate reads is in the namespace it
- * removes whatever the value, and it neither reads nor changes the rest,
- * which the Worker forwards from the `Headers` as they came; so the
- * decision and the changes are those of the whole list, for less copying.
+ * `appendHeaders` for an admit: from a `Headers`, only the headers the gate
+ * reads, the values it reads (`values`) and the names that hold `mark`,
+ * which every spelling of the namespace it removes holds (the module
+ * answers both when it is configured, and a property in its tests holds
+ * every name the gate reads to one of the two). The gate neither reads
+ * nor changes any other header, which the Worker forwards from the
+ * `Headers` as it came; so the decision and the changes are those of the
+ * whole list, for less copying (a property in test/api.test.mjs).
  */
-function appendForAdmit(text, p, values) {
+function appendForAdmit(text, p, values, mark) {
   if (p.headers === null) return appendHeaders(text, p);
   const h = p.headers;
   const parts = [text];
-  for (const name of h.keys()) parts.push(name, values.has(name) ? h.get(name) : "");
+  for (const name of h.keys()) {
+    if (values.has(name)) parts.push(name, h.get(name));
+    else if (name.includes(mark)) parts.push(name, "");
+  }
   return parts.join(SEP);
 }
 
@@ -365,12 +370,16 @@ export class Vendo {
   #cookie;
   /** The headers whose values the gate reads, as the module names them. */
   #values;
+  /** What every spelling of the namespace holds, as the module names it. */
+  #mark;
 
   constructor(module, config) {
     this.#wasm = new Module(module, "vendo_configure", configText(config));
     this.#cookie = config.session_cookie || "__Host-vendo_session";
-    this.#values = new Set(this.#wasm.configured.split(SEP));
-    if (!this.#values.has("cookie")) throw new VendoError("not vendo_worker.wasm: its configuration names no headers it reads");
+    const [mark, ...values] = this.#wasm.configured.split(SEP);
+    this.#mark = mark;
+    this.#values = new Set(values);
+    if (mark === "" || !this.#values.has("cookie")) throw new VendoError("not vendo_worker.wasm: its configuration names no headers it reads");
   }
 
   /** The session cookie's name this gate reads and protects. */
@@ -403,7 +412,7 @@ export class Vendo {
     const p = pieces(request);
     const upstream = options?.upstream === undefined ? "" : field(options.upstream, "options.upstream");
     let text = seconds(nowSeconds, "nowSeconds") + SEP + p.method + SEP + p.host + SEP + p.target + SEP + upstream;
-    text = appendForAdmit(text + SEP + entryFields(entry), p, this.#values);
+    text = appendForAdmit(text + SEP + entryFields(entry), p, this.#values, this.#mark);
     const f = this.#wasm.call("vendo_admit", text);
     // Input the module cannot take forwards nothing, not even stripped headers.
     if (f === null) return { ...BAD_REQUEST, headers: p.headers !== null ? new Headers() : [] };

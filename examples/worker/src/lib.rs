@@ -62,6 +62,15 @@ const KEPT_KEYS: usize = 1024;
 const VALUES_READ: [&str; 7] =
     ["host", "cookie", "origin", "connection", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest"];
 
+/// What every namespace spelling holds once in ASCII lowercase: its
+/// collision key starts with `x-vendo-`, and mapping `_` and `.` to `-`
+/// leaves the letters alone. `vendo_configure` answers it first, so that
+/// `vendo.mjs` copies out of a `Headers` only the names [`VALUES_READ`]
+/// lists or that hold it: the gate neither reads nor changes any other,
+/// and the Worker forwards those as they came. A property holds every
+/// name the gate reads to one of the two.
+const NAMESPACE_MARK: &str = "vendo";
+
 impl Proxy {
     /// The gate, signing with `entry`'s kept key (derived and kept now if
     /// it is the first request for the deployment).
@@ -455,12 +464,13 @@ fn run(len: u32, op: impl FnOnce(&mut State, &[u8], &mut Vec<u8>) -> Result<(), 
 }
 
 /// Configures the gate (see [`configure`]); replaces any earlier one.
-/// Answers [`VALUES_READ`].
+/// Answers [`NAMESPACE_MARK`], then [`VALUES_READ`].
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_configure(len: u32) -> i32 {
     run(len, |s, text, out| {
         s.proxy = Some(configure(text)?);
         let mut out = Out(out);
+        out.put(NAMESPACE_MARK);
         for name in VALUES_READ {
             out.put(name);
         }
@@ -623,7 +633,8 @@ mod tests {
         }
         let fields = configure_fields();
         let (status, answer) = call(vendo_configure, &fields.iter().map(String::as_str).collect::<Vec<_>>());
-        assert_eq!((status, answer), (OK, VALUES_READ.map(String::from).to_vec()));
+        let want: Vec<String> = [NAMESPACE_MARK].iter().chain(&VALUES_READ).map(|n| n.to_string()).collect();
+        assert_eq!((status, answer), (OK, want));
     }
 
     #[test]
@@ -722,6 +733,25 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// `vendo.mjs` copies a name out of a `Headers` only when it is
+        /// listed or holds the mark: every name the gate reads must be one
+        /// of the two, over namespace spellings in any case and separator,
+        /// the hostile maps' names, and arbitrary token bytes.
+        #[test]
+        fn every_name_the_gate_reads_is_listed_or_holds_the_mark(
+            spelled in "[xX][-_.][vV][eE][nN][dD][oO][-_.][-_.a-zA-Z0-9]{0,16}",
+            token in "[-!#$%&'*+.^_`|~0-9A-Za-z]{1,24}",
+            hostile in hostile_header_map(),
+        ) {
+            let names = [spelled, token].into_iter().chain(hostile.keys().map(|n| n.as_str().to_owned()));
+            for name in names {
+                let lower = name.to_ascii_lowercase();
+                if Gate::reads_header(name.as_bytes()) {
+                    prop_assert!(VALUES_READ.contains(&lower.as_str()) || lower.contains(NAMESPACE_MARK), "{}", name);
+                }
+            }
+        }
 
         /// Applying the answer's changes to the request's headers gives
         /// exactly the map the crate forwards, whatever the client sent.

@@ -107,7 +107,7 @@ test("the changes, applied as documented, give the forwarded headers, for Header
   }
 });
 
-test("an admit from Headers, which copies only the values the gate reads, decides as from every pair", () => {
+test("an admit from Headers, which copies only the headers and values the gate reads, decides as from every pair", () => {
   const vendo = new Vendo(wasm, CONFIG);
   const r = rng(0x5eed);
   const pick = (xs) => xs[Math.floor(r() * xs.length)];
@@ -124,6 +124,11 @@ test("an admit from Headers, which copies only the values the gate reads, decide
     ["x_vendo_tenant_id", () => "t_2"],
     ["x.vendo.user.email", () => "root@vendo.run"],
     ["x-vendo-attestation", () => "v1.a1.1700000000.AAAA"],
+    // Near misses, copied (they hold `vendo`) or not, that the gate keeps.
+    ["x-vendor-id", () => "acme"],
+    ["vendo-user-id", () => "u_admin"],
+    ["x-vendo", () => "1"],
+    ["x-vend0-user-id", () => "u_admin"],
     ["user-agent", () => "Mozilla/5.0 (X11; Linux x86_64)"],
     ["accept", () => "text/html,*/*;q=0.8"],
     ["sec-fetch-user", () => "?1"],
