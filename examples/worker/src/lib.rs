@@ -30,7 +30,7 @@ use vendo_isolation::proxy::KeyedGate;
 use vendo_isolation::session::{KeyRing, SessionCookieName, VerifyOptions, verify_session};
 use vendo_isolation::{AttestationSecret, DeploymentId, Gate, RouteEntry, SessionKey, Timestamp};
 
-use crate::abi::{Fields, Out, Refusal, SEP, hex};
+use crate::abi::{Fields, Out, Refusal, hex};
 
 #[derive(Default)]
 struct State {
@@ -95,10 +95,12 @@ thread_local! {
 }
 
 /// The request's headers as the gate sees them: the ones it reads, in a
-/// map and as they came (for comparing the forwarded map with them).
+/// map and as they came (for comparing the forwarded map with them), each
+/// name parsed as the map holds it, so that comparing two is comparing a
+/// standard header's tag or a lowercase name's bytes.
 struct Read<'a> {
     map: HeaderMap,
-    pairs: Vec<(&'a [u8], &'a [u8])>,
+    pairs: Vec<(HeaderName, &'a [u8])>,
 }
 
 impl<'a> Fields<'a> {
@@ -120,21 +122,10 @@ impl<'a> Fields<'a> {
             }
             let header = HeaderName::from_bytes(name).map_err(|_| "invalid header name")?;
             let parsed = HeaderValue::from_bytes(value).map_err(|_| "invalid header value")?;
-            read.map.try_append(header, parsed).map_err(|_| "too many headers")?;
-            read.pairs.push((name, value));
+            read.map.try_append(header.clone(), parsed).map_err(|_| "too many headers")?;
+            read.pairs.push((header, value));
         }
         Ok(read)
-    }
-}
-
-impl Out<'_> {
-    /// A field in ASCII lowercase (a header name as `Headers` spells it).
-    pub(crate) fn put_lowercase(&mut self, field: &[u8]) -> &mut Self {
-        if !self.0.is_empty() {
-            self.0.push(SEP);
-        }
-        self.0.extend(field.iter().map(u8::to_ascii_lowercase));
-        self
     }
 }
 
@@ -324,13 +315,14 @@ fn strip_op(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal
 /// `name, value` pairs to set (delete the name, then append each), as
 /// counts followed by fields.
 ///
-/// `pairs` are the request's headers that went into the map, as they came,
-/// and the map holds nothing else but what the gate injected, so comparing
+/// `pairs` are the request's headers that went into the map, with their
+/// names parsed (lowercase, as the answer gives them) and their values as
+/// they came, and the map holds nothing else but what the gate injected, so comparing
 /// the two short lists gives every change with no map lookup: a name of
 /// the request the map no longer has is deleted; a name of the map whose
 /// values differ from the request's is set. Every other name is untouched
 /// by the crate.
-fn changes(pairs: &[(&[u8], &[u8])], headers: &HeaderMap, report: &StripReport, out: &mut Out<'_>) {
+fn changes(pairs: &[(HeaderName, &[u8])], headers: &HeaderMap, report: &StripReport, out: &mut Out<'_>) {
     let spoofed = report.removed_headers().len() + report.removed_connection_tokens().len();
     out.num(spoofed as u64);
     for name in report.removed_headers() {
@@ -339,34 +331,33 @@ fn changes(pairs: &[(&[u8], &[u8])], headers: &HeaderMap, report: &StripReport, 
     for token in report.removed_connection_tokens() {
         out.put(token);
     }
-    let same = |a: &[u8], b: &[u8]| a.eq_ignore_ascii_case(b);
     // Each value of the map with its name; `iter` yields a name's values together.
-    let forwarded: Vec<(&[u8], &[u8])> = headers.iter().map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes())).collect();
-    let mut deletes: Vec<&[u8]> = Vec::new();
+    let forwarded: Vec<(&HeaderName, &[u8])> = headers.iter().map(|(n, v)| (n, v.as_bytes())).collect();
+    let mut deletes: Vec<&HeaderName> = Vec::new();
     for (name, _) in pairs {
-        if !forwarded.iter().any(|(n, _)| same(n, name)) && !deletes.iter().any(|d| same(d, name)) {
+        if !forwarded.iter().any(|(n, _)| *n == name) && !deletes.contains(&name) {
             deletes.push(name);
         }
     }
     out.num(deletes.len() as u64);
     for name in deletes {
-        out.put_lowercase(name);
+        out.put(name.as_str());
     }
     // The map's names whose values changed, each with its run of values.
-    let mut sets: Vec<&[(&[u8], &[u8])]> = Vec::new();
+    let mut sets: Vec<&[(&HeaderName, &[u8])]> = Vec::new();
     let mut rest = forwarded.as_slice();
     while let Some(&(name, _)) = rest.first() {
         let run = rest.iter().take_while(|(n, _)| *n == name).count();
         let (values, tail) = rest.split_at(run);
         rest = tail;
-        let before = pairs.iter().filter(|(n, _)| same(n, name)).map(|(_, v)| *v);
+        let before = pairs.iter().filter(|(n, _)| n == name).map(|(_, v)| *v);
         if !before.eq(values.iter().map(|(_, v)| *v)) {
             sets.push(values);
         }
     }
     out.num(sets.iter().map(|run| run.len() as u64).sum());
     for (name, value) in sets.iter().flat_map(|run| run.iter()) {
-        out.put(name).put(value);
+        out.put(name.as_str()).put(value);
     }
 }
 
