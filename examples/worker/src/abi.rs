@@ -81,6 +81,23 @@ pub(crate) fn run(len: u32, op: impl FnOnce(&[u8], &mut Vec<u8>) -> Result<(), R
     })
 }
 
+/// Copies `text` into the input buffer, as the JavaScript side writes it
+/// through the module's memory, and answers the length to call with:
+/// how a native caller prepares a call. `None` for a text over 4 GiB.
+#[allow(dead_code, reason = "the provider's module has no native caller")]
+pub(crate) fn put_input(text: &[u8]) -> Option<u32> {
+    let len = u32::try_from(text.len()).ok()?;
+    vendo_input(len);
+    BUFFERS.with_borrow_mut(|b| b.input.get_mut(..text.len()).map(|dst| dst.copy_from_slice(text)))?;
+    Some(len)
+}
+
+/// A copy of the last answer, for a native caller.
+#[allow(dead_code, reason = "the provider's module has no native caller")]
+pub(crate) fn answer() -> Vec<u8> {
+    BUFFERS.with_borrow(|b| b.output.clone())
+}
+
 /// The NUL-separated fields of an input, found with `memchr`.
 #[derive(Clone)]
 pub(crate) struct Fields<'a>(Option<&'a [u8]>);

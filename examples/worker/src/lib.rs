@@ -454,6 +454,18 @@ fn run(len: u32, op: impl FnOnce(&mut State, &[u8], &mut Vec<u8>) -> Result<(), 
     abi::run(len, |text, out| STATE.with_borrow_mut(|s| op(s, text, out)))
 }
 
+/// Runs one of the module's operations natively on `text`, as `vendo.mjs`
+/// runs it through the module's memory, and answers the status and the
+/// answer's bytes: for native harnesses (`benches/module.rs`). A Worker
+/// never calls it.
+#[doc(hidden)]
+pub fn call_native(op: extern "C" fn(u32) -> i32, text: &[u8]) -> (i32, Vec<u8>) {
+    match abi::put_input(text) {
+        Some(len) => (op(len), abi::answer()),
+        None => (abi::BAD_INPUT, b"input over 4 GiB".to_vec()),
+    }
+}
+
 /// Configures the gate (see [`configure`]); replaces any earlier one.
 /// Answers [`NAMESPACE_MARK`], then [`VALUES_READ`].
 #[unsafe(no_mangle)]
