@@ -36,6 +36,9 @@ use crate::abi::{Fields, Out, Refusal, hex};
 struct State {
     proxy: Option<Proxy>,
     verifier: Option<AttestationVerifier>,
+    /// The map an admit or strip reads the request into, kept between
+    /// calls for its capacity: each call fills it and leaves it empty.
+    map: HeaderMap,
 }
 
 /// What `vendo_configure` sets up: the gate, and the ring and options
@@ -94,24 +97,23 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
-/// The request's headers as the gate sees them: the ones it reads, in a
-/// map and as they came (for comparing the forwarded map with them), each
-/// name parsed as the map holds it, so that comparing two is comparing a
-/// standard header's tag or a lowercase name's bytes.
-struct Read<'a> {
-    map: HeaderMap,
-    pairs: Vec<(HeaderName, &'a [u8])>,
-}
+/// The request's headers the gate reads as they came (for comparing the
+/// forwarded map with them), each name parsed as the map holds it, so that
+/// comparing two is comparing a standard header's tag or a lowercase
+/// name's bytes.
+type Read<'a> = Vec<(HeaderName, &'a [u8])>;
 
 impl<'a> Fields<'a> {
     /// The remaining fields as `name, value` pairs, of which only those
     /// [`Gate::reads_header`] names go into the map, since the gate decides
     /// on and changes no other, and the Worker forwards the rest as they
     /// came. Every other pair is only checked as `http` would check it.
-    fn header_map(self) -> Result<Read<'a>, Refusal> {
+    fn header_map(self, map: &mut HeaderMap) -> Result<Read<'a>, Refusal> {
+        map.clear();
         // Room for a browser request's read headers and the five the gate
         // injects, so that an admit does not grow the map.
-        let mut read = Read { map: HeaderMap::with_capacity(12), pairs: Vec::with_capacity(8) };
+        map.try_reserve(12).map_err(|_| "too many headers")?;
+        let mut read = Vec::with_capacity(8);
         for (name, value) in self.pairs() {
             let value = value.ok_or("header name without a value")?;
             if !Gate::reads_header(name) {
@@ -122,8 +124,8 @@ impl<'a> Fields<'a> {
             }
             let header = HeaderName::from_bytes(name).map_err(|_| "invalid header name")?;
             let parsed = HeaderValue::from_bytes(value).map_err(|_| "invalid header value")?;
-            read.map.try_append(header.clone(), parsed).map_err(|_| "too many headers")?;
-            read.pairs.push((header, value));
+            map.try_append(header.clone(), parsed).map_err(|_| "too many headers")?;
+            read.push((header, value));
         }
         Ok(read)
     }
@@ -252,7 +254,7 @@ fn route_entry(f: &mut Fields<'_>) -> Result<Option<RouteEntry>, Refusal> {
 /// re-issue code and `Set-Cookie` (empty for none), then the changes; or
 /// `1, status, code`, then the changes (a denial forwards nothing, but the
 /// caller may log or reuse the stripped headers).
-fn admit(proxy: &mut Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+fn admit(proxy: &mut Proxy, headers: &mut HeaderMap, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
     let mut f = Fields::new(text);
     let now = Timestamp::from_unix_seconds(f.u64()?).map_err(|_| "now out of range")?;
     let method = Method::from_bytes(f.bytes()?).map_err(|_| "invalid method")?;
@@ -260,21 +262,21 @@ fn admit(proxy: &mut Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusa
     let target = f.str()?;
     let upstream = f.str()?;
     let entry = route_entry(&mut f)?;
-    let Read { map: mut headers, pairs } = f.header_map()?;
+    let pairs = f.header_map(headers)?;
     let keyed = proxy.gate_for(entry.as_ref());
     let result = if upstream.is_empty() {
-        keyed.admit_request(&method, target, host, &mut headers, entry.as_ref(), now)
+        keyed.admit_request(&method, target, host, headers, entry.as_ref(), now)
     } else {
         let mut uri = String::with_capacity(upstream.len() + target.len());
         uri.push_str(upstream.trim_end_matches('/'));
         uri.push_str(target);
         match Uri::try_from(uri) {
             Ok(uri) if target.starts_with('/') => {
-                keyed.admit_request_to(&method, &uri, host, &mut headers, entry.as_ref(), now)
+                keyed.admit_request_to(&method, &uri, host, headers, entry.as_ref(), now)
             }
             // Not a URI the upstream can be asked for: the target is the
             // client's (an upstream is the caller's configuration).
-            _ => keyed.admit_request(&method, "", host, &mut headers, entry.as_ref(), now),
+            _ => keyed.admit_request(&method, "", host, headers, entry.as_ref(), now),
         }
     };
     let gate = &proxy.gate;
@@ -295,19 +297,19 @@ fn admit(proxy: &mut Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusa
             denial.report()
         }
     };
-    changes(&pairs, &headers, report, out);
+    changes(&pairs, headers, report, out);
     Ok(())
 }
 
 /// `vendo_strip`: an empty field, then `name, value` pairs. Answers the
 /// changes.
-fn strip_op(proxy: &Proxy, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+fn strip_op(proxy: &Proxy, headers: &mut HeaderMap, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
     let mut f = Fields::new(text);
     f.bytes()?;
-    let Read { map: mut headers, pairs } = f.header_map()?;
-    let report = strip(&mut headers, proxy.gate.session_cookie().as_str()).into_report();
+    let pairs = f.header_map(headers)?;
+    let report = strip(headers, proxy.gate.session_cookie().as_str()).into_report();
     out.put("0");
-    changes(&pairs, &headers, &report, out);
+    changes(&pairs, headers, &report, out);
     Ok(())
 }
 
@@ -431,13 +433,18 @@ fn configure_verifier(text: &[u8]) -> Result<AttestationVerifier, Refusal> {
 
 /// `vendo_verify_attestation`: now, method, the request URL, then `name,
 /// value` pairs. Answers `0`, the identity, kid, signed-at; or `1, code`.
-fn verify_attestation(verifier: &AttestationVerifier, text: &[u8], out: &mut Out<'_>) -> Result<(), Refusal> {
+fn verify_attestation(
+    verifier: &AttestationVerifier,
+    headers: &mut HeaderMap,
+    text: &[u8],
+    out: &mut Out<'_>,
+) -> Result<(), Refusal> {
     let mut f = Fields::new(text);
     let now = Timestamp::from_unix_seconds(f.u64()?).map_err(|_| "now out of range")?;
     let method = Method::from_bytes(f.bytes()?).map_err(|_| "invalid method")?;
     let uri = Uri::try_from(f.bytes()?).map_err(|_| "invalid URL")?;
-    let headers = f.header_map()?.map;
-    match verifier.verify_request(&method, &uri, &headers, now) {
+    f.header_map(headers)?;
+    match verifier.verify_request(&method, &uri, headers, now) {
         Ok(who) => {
             out.put("0").put(who.tenant_id()).put(who.deployment_id()).put(who.user_id()).put(who.email());
             out.put(who.kid()).num(who.signed_at().unix_seconds());
@@ -452,6 +459,14 @@ fn verify_attestation(verifier: &AttestationVerifier, text: &[u8], out: &mut Out
 /// Runs one operation on the first `len` input bytes, with the state.
 fn run(len: u32, op: impl FnOnce(&mut State, &[u8], &mut Vec<u8>) -> Result<(), Refusal>) -> i32 {
     abi::run(len, |text, out| STATE.with_borrow_mut(|s| op(s, text, out)))
+}
+
+/// Runs `op` on the kept map and leaves it empty, whatever `op` answers,
+/// so that no request's headers outlive its call.
+fn with_map(map: &mut HeaderMap, op: impl FnOnce(&mut HeaderMap) -> Result<(), Refusal>) -> Result<(), Refusal> {
+    let result = op(map);
+    map.clear();
+    result
 }
 
 /// Runs one of the module's operations natively on `text`, as `vendo.mjs`
@@ -490,13 +505,17 @@ pub extern "C" fn vendo_route_key(len: u32) -> i32 {
 /// Step 2: admit or deny a request.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_admit(len: u32) -> i32 {
-    run(len, |s, text, out| admit(s.proxy.as_mut().ok_or("not configured")?, text, &mut Out(out)))
+    run(len, |s, text, out| {
+        with_map(&mut s.map, |map| admit(s.proxy.as_mut().ok_or("not configured")?, map, text, &mut Out(out)))
+    })
 }
 
 /// SPEC §3 steps 1–3 alone, with the configured cookie name.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_strip(len: u32) -> i32 {
-    run(len, |s, text, out| strip_op(s.proxy.as_ref().ok_or("not configured")?, text, &mut Out(out)))
+    run(len, |s, text, out| {
+        with_map(&mut s.map, |map| strip_op(s.proxy.as_ref().ok_or("not configured")?, map, text, &mut Out(out)))
+    })
 }
 
 /// Step 3: which response fields to drop.
@@ -523,7 +542,11 @@ pub extern "C" fn vendo_configure_verifier(len: u32) -> i32 {
 /// The tool's check of a request's attestation.
 #[unsafe(no_mangle)]
 pub extern "C" fn vendo_verify_attestation(len: u32) -> i32 {
-    run(len, |s, text, out| verify_attestation(s.verifier.as_ref().ok_or("not configured")?, text, &mut Out(out)))
+    run(len, |s, text, out| {
+        with_map(&mut s.map, |map| {
+            verify_attestation(s.verifier.as_ref().ok_or("not configured")?, map, text, &mut Out(out))
+        })
+    })
 }
 
 #[cfg(test)]
