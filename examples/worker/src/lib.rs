@@ -122,13 +122,24 @@ impl<'a> Fields<'a> {
                 }
                 continue;
             }
-            let header = HeaderName::from_bytes(name).map_err(|_| "invalid header name")?;
+            let header = match read_name(name) {
+                Some(read) => read,
+                None => HeaderName::from_bytes(name).map_err(|_| "invalid header name")?,
+            };
             let parsed = HeaderValue::from_bytes(value).map_err(|_| "invalid header value")?;
             map.try_append(header.clone(), parsed).map_err(|_| "too many headers")?;
             read.push((header, value));
         }
         Ok(read)
     }
+}
+
+/// The name of a header in [`VALUES_READ`], whatever its case, without
+/// building it: three of them (`sec-fetch-*`) are not among `http`'s
+/// standard headers, and `HeaderName::from_bytes` would allocate each (and
+/// its clone share it) on every call.
+fn read_name(name: &[u8]) -> Option<HeaderName> {
+    VALUES_READ.iter().find(|read| read.as_bytes().eq_ignore_ascii_case(name)).map(|read| HeaderName::from_static(read))
 }
 
 /// The bytes RFC 9110 allows in a field name (`tchar`), by value.
@@ -661,6 +672,19 @@ mod tests {
         let (status, answer) = call(vendo_configure, &fields.iter().map(String::as_str).collect::<Vec<_>>());
         let want: Vec<String> = [NAMESPACE_MARK].iter().chain(&VALUES_READ).map(|n| n.to_string()).collect();
         assert_eq!((status, answer), (OK, want));
+    }
+
+    #[test]
+    fn a_read_name_is_the_name_http_parses() {
+        for name in VALUES_READ {
+            for spelled in [name.to_owned(), name.to_ascii_uppercase()] {
+                let parsed = HeaderName::from_bytes(spelled.as_bytes()).unwrap();
+                assert_eq!(read_name(spelled.as_bytes()), Some(parsed), "{spelled}");
+            }
+        }
+        for other in ["x-vendo-user-id", "sec-fetch-user", "cookies", "hos", ""] {
+            assert_eq!(read_name(other.as_bytes()), None, "{other}");
+        }
     }
 
     #[test]
