@@ -473,12 +473,22 @@ fn run(len: u32, op: impl FnOnce(&mut State, &[u8], &mut Vec<u8>) -> Result<(), 
 }
 
 /// Runs `op` on the kept map and leaves it empty, whatever `op` answers,
-/// so that no request's headers outlive its call.
+/// so that no request's headers outlive its call. A map that one request
+/// grew past [`KEPT_MAP_CAPACITY`] (a list of thousands of spoofed names)
+/// is dropped instead, so that the isolate does not keep its memory.
 fn with_map(map: &mut HeaderMap, op: impl FnOnce(&mut HeaderMap) -> Result<(), Refusal>) -> Result<(), Refusal> {
     let result = op(map);
-    map.clear();
+    if map.capacity() > KEPT_MAP_CAPACITY {
+        *map = HeaderMap::new();
+    } else {
+        map.clear();
+    }
     result
 }
+
+/// The largest map kept between calls, in entries: room for a browser
+/// request's read headers, the injected ones and a few spoofed spellings.
+const KEPT_MAP_CAPACITY: usize = 96;
 
 /// Runs one of the module's operations natively on `text`, as `vendo.mjs`
 /// runs it through the module's memory, and answers the status and the
@@ -762,6 +772,25 @@ mod tests {
         vendo_input(4);
         assert_eq!(vendo_admit(1 << 30), BAD_INPUT);
         assert_eq!(vendo_admit(u32::MAX), BAD_INPUT);
+    }
+
+    /// No request's headers outlive its call, and one request cannot make
+    /// the isolate keep a large map.
+    #[test]
+    fn the_kept_map_is_empty_after_every_call_and_stays_small() {
+        configure_fixture();
+        let kept = || STATE.with_borrow(|s| (s.map.len(), s.map.capacity()));
+        let names: Vec<String> = (0..1000).map(|i| format!("x-vendo-n{i}")).collect();
+        let mut fields = vec![""];
+        fields.extend(names.iter().flat_map(|n| [n.as_str(), "v"]));
+        assert_eq!(call(vendo_strip, &fields).0, OK);
+        let (len, capacity) = kept();
+        assert!(len == 0 && capacity <= KEPT_MAP_CAPACITY, "{len} entries, capacity {capacity}");
+        assert_eq!(call(vendo_strip, &["", "cookie", "a=1", "x-vendo-user-id", "u_1"]).0, OK);
+        assert_eq!(kept().0, 0);
+        let bad = ["1700000000", "GET", "h", "/", "", "0", "", "", "", "", "cookie", "a=1", "bad name", "v"];
+        assert_eq!(call(vendo_admit, &bad).0, BAD_INPUT);
+        assert_eq!(kept().0, 0);
     }
 
     #[test]
