@@ -37,8 +37,8 @@ use sha2::Sha256;
 use vendo_isolation::attestation::DeploymentKey;
 use vendo_isolation::headers::{check_request_site, filter_response, strip, strip_request};
 use vendo_isolation::session::{
-    SESSION_COOKIE_NAME, SessionClaims, VerifiedSession, VerifyOptions, mint_session, verify_session,
-    verify_session_cookie,
+    SESSION_COOKIE_NAME, SessionClaims, SessionRequestError, VerifiedSession, VerifyOptions, mint_session,
+    verify_session, verify_session_cookie,
 };
 use vendo_isolation::{
     AttestationSecret, DeploymentId, Email, Gate, HostPolicy, KeyRing, RouteEntry, SessionKey, TenantId, Timestamp,
@@ -366,6 +366,17 @@ fn request(token: &str, spoof: bool) -> Parts {
     parts
 }
 
+/// The attesting gate's secret.
+fn attestation_secret() -> AttestationSecret {
+    AttestationSecret::new("a1", &[7; 32]).unwrap()
+}
+
+/// The admit's session step: `p`'s session cookie found and verified for `entry`.
+fn verify_cookie(p: &Parts, ring: &KeyRing, entry: &RouteEntry) -> Result<VerifiedSession, SessionRequestError> {
+    let (tenant, deployment) = (&entry.tenant_id, &entry.deployment_id);
+    verify_session_cookie(&p.headers, SESSION_COOKIE_NAME, ring, now(), tenant, deployment, &VerifyOptions::default())
+}
+
 /// The admit group's inputs, shared by its criterion rows and `--ratios`.
 struct AdmitCase {
     gate: Gate,
@@ -391,27 +402,18 @@ struct AdmitCase {
 fn admit_case() -> AdmitCase {
     let ring = ring();
     let token = mint_session(&claims(), &ring);
-    let attesting = Gate::new(self::ring()).with_attestation(AttestationSecret::new("a1", &[7; 32]).unwrap());
+    let attesting = Gate::new(self::ring()).with_attestation(attestation_secret());
     let entry = entry();
     // The deployment's attestation key, kept beside its entry by a caller
     // instead of derived per request.
     let kept = attesting.deployment_key(&entry.deployment_id).unwrap();
     let clean = request(&token, false);
-    let session = verify_session_cookie(
-        &clean.headers,
-        SESSION_COOKIE_NAME,
-        &ring,
-        now(),
-        &entry.tenant_id,
-        &entry.deployment_id,
-        &VerifyOptions::default(),
-    )
-    .unwrap();
+    let session = verify_cookie(&clean, &ring, &entry).unwrap();
     AdmitCase {
         gate: Gate::new(ring),
         attesting,
         kept,
-        secret: AttestationSecret::new("a1", &[7; 32]).unwrap(),
+        secret: attestation_secret(),
         ring: self::ring(),
         session,
         entry,
@@ -472,17 +474,7 @@ impl AdmitCase {
 
     /// ... the session cookie found and verified, ...
     fn step_session(&self, p: &Parts) -> bool {
-        let e = &self.entry;
-        verify_session_cookie(
-            &p.headers,
-            SESSION_COOKIE_NAME,
-            &self.ring,
-            now(),
-            &e.tenant_id,
-            &e.deployment_id,
-            &VerifyOptions::default(),
-        )
-        .is_ok()
+        verify_cookie(p, &self.ring, &self.entry).is_ok()
     }
 
     /// ... the strip (SPEC §3 steps 1–3), ...
